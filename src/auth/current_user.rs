@@ -1,0 +1,336 @@
+//! The logged-in user, loaded once per request by [`session_layer`], and the flash message.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+
+use super::csrf;
+use super::sessions::{FLASH_COOKIE, SESSION_COOKIE, cookie, read_cookie, sha256};
+use crate::domain::tenancy::{Role, Scope};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store;
+
+/// An admin logged in as one of its customers.
+#[derive(Debug, Clone)]
+pub struct Impersonation {
+    pub customer_id: i64,
+    pub reseller_id: i64,
+    pub customer_name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub reseller_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub read_only: bool,
+    pub csrf_token: String,
+    pub session_hash: Vec<u8>,
+    pub impersonating: Option<Impersonation>,
+}
+
+impl CurrentUser {
+    /// What the user may see right now: while logged in as a customer, that customer only.
+    pub fn scope(&self) -> Scope {
+        if let Some(imp) = &self.impersonating {
+            return Scope::Customer {
+                reseller_id: imp.reseller_id,
+                customer_id: imp.customer_id,
+            };
+        }
+        match (self.role, self.reseller_id, self.customer_id) {
+            (Role::Customer, Some(reseller_id), Some(customer_id)) => Scope::Customer {
+                reseller_id,
+                customer_id,
+            },
+            (Role::ResellerOwner | Role::ResellerAdmin, Some(reseller_id), _) => {
+                Scope::Reseller { reseller_id }
+            }
+            (Role::Operator, _, _) => Scope::Operator,
+            // The database's CHECK constraint rules this out; fall back to the narrowest scope.
+            (_, reseller_id, customer_id) => Scope::Customer {
+                reseller_id: reseller_id.unwrap_or(-1),
+                customer_id: customer_id.unwrap_or(-1),
+            },
+        }
+    }
+
+    /// The role whose rights apply: an impersonating admin has the customer user's rights, no more.
+    pub fn effective_role(&self) -> Role {
+        if self.impersonating.is_some() {
+            Role::Customer
+        } else {
+            self.role
+        }
+    }
+
+    /// Refuses unless the effective role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.effective_role()) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.username
+        } else {
+            &self.display_name
+        }
+    }
+}
+
+/// What [`session_layer`] found: a user or nobody.
+#[derive(Debug, Clone)]
+struct Authenticated(Option<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Authenticated>() {
+            Some(Authenticated(Some(user))) => Ok(user.clone()),
+            _ => {
+                let next = (parts.method == Method::GET).then(|| parts.uri.to_string());
+                Err(AppError::Unauthenticated { next })
+            }
+        }
+    }
+}
+
+/// The user if logged in, for pages anyone may see (the login page).
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(
+            parts
+                .extensions
+                .get::<Authenticated>()
+                .and_then(|a| a.0.clone()),
+        ))
+    }
+}
+
+/// A one-time message shown on the next page, carried in a short-lived cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+impl FlashKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlashKind::Success => "success",
+            FlashKind::Error => "error",
+        }
+    }
+}
+
+impl Flash {
+    pub fn success(message: impl Into<String>) -> Self {
+        Flash {
+            kind: FlashKind::Success,
+            message: message.into(),
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        Flash {
+            kind: FlashKind::Error,
+            message: message.into(),
+        }
+    }
+
+    pub fn set_cookie(&self) -> String {
+        let value = format!("{}:{}", self.kind.as_str(), self.message);
+        cookie(
+            FLASH_COOKIE,
+            &crate::error::urlencode(&value),
+            Some(60),
+            true,
+            false,
+        )
+    }
+
+    fn parse(raw: &str) -> Option<Flash> {
+        let decoded: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={raw}")).ok()?;
+        let (kind, message) = decoded.first()?.1.split_once(':')?;
+        let kind = match kind {
+            "success" => FlashKind::Success,
+            "error" => FlashKind::Error,
+            _ => return None,
+        };
+        Some(Flash {
+            kind,
+            message: message.chars().take(500).collect(),
+        })
+    }
+}
+
+/// The flash message of this request, if any.
+#[derive(Debug, Clone, Default)]
+pub struct FlashMessage(pub Option<Flash>);
+
+impl<S: Send + Sync> FromRequestParts<S> for FlashMessage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<FlashMessage>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// Loads the session named by the cookie (one short transaction), checks the CSRF token of
+/// state-changing requests, and hands the user and flash message to the handlers.
+pub async fn session_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/static/") || path == "/healthz" || path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let cookies = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let user = match read_cookie(&cookies, SESSION_COOKIE) {
+        Some(token) if !token.is_empty() => match load_user(&state, token).await {
+            Ok(user) => user,
+            Err(error) => return error.into_response(),
+        },
+        _ => None,
+    };
+
+    let flash = read_cookie(&cookies, FLASH_COOKIE).and_then(Flash::parse);
+    let had_flash_cookie = read_cookie(&cookies, FLASH_COOKIE).is_some();
+
+    if is_state_changing(request.method()) {
+        let expected = match &user {
+            Some(user) => Some(user.csrf_token.clone()),
+            None => read_cookie(&cookies, super::sessions::LOGIN_CSRF_COOKIE).map(str::to_string),
+        };
+        request = match csrf::verify(request, expected.as_deref()).await {
+            Ok(request) => request,
+            Err(error) => return error.into_response(),
+        };
+    }
+
+    request.extensions_mut().insert(Authenticated(user));
+    request.extensions_mut().insert(FlashMessage(flash));
+    let mut response = next.run(request).await;
+    let sets_flash = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(FLASH_COOKIE.as_bytes()));
+    if had_flash_cookie && !sets_flash {
+        if let Ok(clear) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), true, false)) {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+    }
+    response
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, AppError> {
+    let now = state.clock().now();
+    let hash = sha256(token);
+    let idle = Duration::minutes(state.web().session_idle_minutes);
+    let mut tx = store::auth(state.db()).await?;
+    let Some(row) = store::sessions::find_live(&mut tx, &hash, now, idle).await? else {
+        return Ok(None);
+    };
+    store::sessions::touch(&mut tx, &hash, now).await?;
+    tx.commit().await?;
+    let Some(role) = Role::parse(&row.role) else {
+        return Ok(None);
+    };
+    let impersonating = match (
+        row.impersonated_customer_id,
+        row.impersonated_reseller_id,
+        row.impersonated_customer_name,
+        row.impersonation_expires_at,
+    ) {
+        (Some(customer_id), Some(reseller_id), Some(customer_name), Some(expires_at))
+            if expires_at > now =>
+        {
+            Some(Impersonation {
+                customer_id,
+                reseller_id,
+                customer_name,
+                expires_at,
+            })
+        }
+        _ => None,
+    };
+    Ok(Some(CurrentUser {
+        id: row.user_id,
+        username: row.username,
+        display_name: row.display_name,
+        role,
+        reseller_id: row.reseller_id,
+        customer_id: row.customer_id,
+        read_only: row.read_only,
+        csrf_token: row.csrf_token,
+        session_hash: hash,
+        impersonating,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_messages_survive_their_cookie_round_trip() {
+        let flash = Flash::success("Customer «Contoso» saved; 3 clients kept.");
+        let set = flash.set_cookie();
+        let value = set
+            .split(';')
+            .next()
+            .and_then(|kv| kv.split_once('='))
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        assert_eq!(Flash::parse(value), Some(flash));
+    }
+
+    #[test]
+    fn forged_flash_kinds_are_ignored() {
+        assert_eq!(Flash::parse("warning%3Ahello"), None);
+        assert_eq!(Flash::parse("garbage"), None);
+    }
+}

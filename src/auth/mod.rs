@@ -1,0 +1,8 @@
+//! Who is asking: passwords, sessions, the CSRF check and the extractors handlers use.
+
+pub mod csrf;
+pub mod current_user;
+pub mod passwords;
+pub mod sessions;
+
+pub use current_user::{CurrentUser, Flash};

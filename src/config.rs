@@ -1,0 +1,75 @@
+//! Configuration from the command line and the environment.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/msp_portal";
+
+/// Where the database is. Shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL of a role that owns the schema: runs migrations, the seed and the engine.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// PostgreSQL URL the web app and agent API use: a role without superuser or BYPASSRLS so that
+    /// row-level security applies. Default: DATABASE_URL with the user `msp_app`.
+    #[arg(long, env = "APP_DATABASE_URL")]
+    pub app_database_url: Option<String>,
+
+    /// Longest time one SQL statement of a request may run, in milliseconds.
+    #[arg(long, env = "STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub statement_timeout_ms: u64,
+
+    /// Connections in the app's pool. Default: twice the number of cores.
+    #[arg(long, env = "DATABASE_POOL_SIZE")]
+    pub pool_size: Option<u32>,
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The URL users reach the portal at; an https URL makes cookies Secure.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seed the demo dataset when the database has no resellers yet.
+    #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub seed_demo: bool,
+}
+
+/// What the web layer needs to know about how it is reached and how long sessions live.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub secure_cookies: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_minutes: 120,
+            session_absolute_hours: 12,
+        }
+    }
+}
+
+impl ServeConfig {
+    pub fn web(&self) -> WebConfig {
+        let secure_cookies = self
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"));
+        WebConfig {
+            secure_cookies,
+            ..WebConfig::default()
+        }
+    }
+}

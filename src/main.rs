@@ -1,0 +1,185 @@
+//! The `msp-portal` command: serve (default), migrate, seed, user.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use msp_portal::clock::{Clock, SystemClock};
+use msp_portal::config::{DatabaseConfig, ServeConfig};
+use msp_portal::{AppState, build_router, db, seed};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "msp-portal",
+    version,
+    about = "Multi-tenant portal for a backup provider, its resellers and their customers"
+)]
+struct Cli {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and migrate the database, seed the demo if it is empty, and serve the portal (default).
+    Serve(ServeConfig),
+    /// Create the database if needed and apply pending migrations.
+    Migrate,
+    /// Seed a dataset into an empty database.
+    Seed {
+        #[arg(long, value_enum, default_value_t = Scale::Demo)]
+        scale: Scale,
+    },
+    /// Set a user's password (for example to recover the operator account).
+    User {
+        /// The username.
+        username: String,
+        /// The new password; read from the MSP_PASSWORD environment variable if not given.
+        #[arg(long, env = "MSP_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scale {
+    /// Three resellers and forty customers in every state the dashboard shows.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("msp-portal: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        None => serve(cli.database, ServeConfig::parse_from_env(), clock).await,
+        Some(Command::Serve(config)) => serve(cli.database, config, clock).await,
+        Some(Command::Migrate) => {
+            db::prepare(&cli.database).await?;
+            println!("The database is migrated.");
+            Ok(())
+        }
+        Some(Command::Seed { scale: Scale::Demo }) => {
+            let owner = db::prepare(&cli.database).await?;
+            seed::seed_demo(&owner, clock.now()).await?;
+            print_demo_logins();
+            Ok(())
+        }
+        Some(Command::User { username, password }) => {
+            let owner = db::prepare(&cli.database).await?;
+            if let Err(problem) =
+                msp_portal::auth::passwords::check_new_password(&password, &password)
+            {
+                anyhow::bail!("{problem}");
+            }
+            let hash = msp_portal::auth::passwords::hash_blocking(password).await?;
+            let changed = sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE lower(username) = lower($1)")
+                .bind(&username)
+                .bind(hash)
+                .bind(clock.now())
+                .execute(&owner)
+                .await?
+                .rows_affected();
+            if changed == 0 {
+                anyhow::bail!("there is no user named {username}");
+            }
+            println!("The password of {username} is changed.");
+            Ok(())
+        }
+    }
+}
+
+trait FromEnv {
+    fn parse_from_env() -> Self;
+}
+
+impl FromEnv for ServeConfig {
+    /// `msp-portal` without a subcommand serves with the settings of the environment.
+    fn parse_from_env() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        Only::parse_from(["msp-portal"]).serve
+    }
+}
+
+async fn serve(
+    database: DatabaseConfig,
+    config: ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    let owner = db::prepare(&database).await?;
+    if config.seed_demo && seed::is_empty(&owner).await? {
+        seed::seed_demo(&owner, clock.now()).await?;
+        tracing::info!("seeded the demo dataset");
+        print_demo_logins();
+    }
+    owner.close().await;
+    let pool = db::app_pool(&database).await?;
+    let state = AppState::new(pool.clone(), clock, config.web());
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} ({e}); set BIND to a free address:port",
+                config.bind
+            )
+        })?;
+    tracing::info!("MSP Portal is serving at http://{}", config.bind);
+    println!("MSP Portal: http://{}/login", config.bind);
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_demo_logins() {
+    println!("Demo logins (password: {}):", seed::DEMO_PASSWORD);
+    for (username, who) in seed::DEMO_LOGINS {
+        println!("  {username:<26} {who}");
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,81 @@
+//! All SQL lives here, one module per aggregate. Tenant data is reached only through a [`Tx`]
+//! opened by [`scoped`], which carries the caller's scope into PostgreSQL (row-level security) and
+//! into every function's own `WHERE reseller_id = …` filters.
+
+pub mod audit;
+pub mod dashboard;
+pub mod portal;
+pub mod sessions;
+pub mod users;
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::domain::tenancy::Scope;
+
+/// A transaction that has told PostgreSQL whose data it may touch.
+pub struct Tx {
+    inner: Transaction<'static, Postgres>,
+    scope: Scope,
+}
+
+impl Tx {
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+/// Opens a transaction carrying `scope`. The settings are transaction-local (`set_config(…, true)`)
+/// so they can never leak to the next request that borrows the same pooled connection.
+pub async fn scoped(pool: &PgPool, scope: &Scope) -> Result<Tx, sqlx::Error> {
+    let mut inner = pool.begin().await?;
+    let reseller = scope
+        .reseller_id()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let customer = scope
+        .customer_id()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    sqlx::query(
+        "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
+                set_config('app.customer_id', $3, true)",
+    )
+    .bind(scope.kind())
+    .bind(reseller)
+    .bind(customer)
+    .execute(&mut *inner)
+    .await?;
+    Ok(Tx {
+        inner,
+        scope: *scope,
+    })
+}
+
+/// A transaction for logging in and looking up sessions, before any tenant scope is known: the
+/// policies let it see users and sessions and no tenant data.
+pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('app.scope', 'auth', true)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

@@ -1,0 +1,130 @@
+//! The server-rendered pages, one module per page area (the same names as `templates/` and
+//! `tests/it/`). `routes` is the list every page is reachable from.
+
+pub mod account;
+pub mod dashboard;
+pub mod filters;
+pub mod health;
+pub mod login;
+pub mod portal;
+
+use askama::Template;
+use axum::Router;
+use axum::http::header;
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::auth::current_user::{FlashMessage, MaybeUser};
+use crate::auth::{CurrentUser, Flash};
+use crate::domain::tenancy::Role;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Every page route, area by area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(show_home))
+        .merge(login::routes())
+        .merge(account::routes())
+        .merge(dashboard::routes())
+        .merge(portal::routes())
+        .merge(health::routes())
+}
+
+/// `/` sends a user to its home page and anybody else to the login form.
+async fn show_home(MaybeUser(user): MaybeUser) -> Redirect {
+    match user {
+        Some(user) => Redirect::to(user.effective_role().home_path()),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// Renders a template into a page, turning a template failure into a logged 500.
+pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+    Ok(Html(template.render()?))
+}
+
+/// A 303 redirect that shows `flash` on the page it leads to.
+pub fn redirect_with_flash(to: &str, flash: Flash) -> Response {
+    (
+        AppendHeaders([(header::SET_COOKIE, flash.set_cookie())]),
+        Redirect::to(to),
+    )
+        .into_response()
+}
+
+/// A link in the main navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub key: &'static str,
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+/// What the base layout needs on every page: who is logged in, where they are, the CSRF token
+/// for the page's forms and the flash message.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub active: &'static str,
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    /// "Logged in as" banner: the customer's name and when it ends.
+    pub impersonating: Option<(String, String)>,
+    pub logged_in: bool,
+}
+
+impl Layout {
+    pub fn new(
+        user: &CurrentUser,
+        flash: FlashMessage,
+        active: &'static str,
+        title: impl Into<String>,
+    ) -> Self {
+        Layout {
+            title: title.into(),
+            active,
+            user_name: user.name().to_string(),
+            role_label: user.role.label(),
+            nav: nav_for(user.effective_role()),
+            csrf_token: user.csrf_token.clone(),
+            flash: flash.0,
+            impersonating: user.impersonating.as_ref().map(|imp| {
+                (
+                    imp.customer_name.clone(),
+                    imp.expires_at.format("%H:%M UTC").to_string(),
+                )
+            }),
+            logged_in: true,
+        }
+    }
+
+    /// For pages shown before login.
+    pub fn anonymous(title: impl Into<String>, csrf_token: String, flash: FlashMessage) -> Self {
+        Layout {
+            title: title.into(),
+            active: "",
+            user_name: String::new(),
+            role_label: "",
+            nav: Vec::new(),
+            csrf_token,
+            flash: flash.0,
+            impersonating: None,
+            logged_in: false,
+        }
+    }
+}
+
+/// The navigation a role sees: only pages it may open.
+pub fn nav_for(role: Role) -> Vec<NavItem> {
+    let item = |key, href, label| NavItem { key, href, label };
+    match role {
+        Role::Customer => vec![item("portal", "/portal", "Overview")],
+        Role::Operator | Role::ResellerOwner | Role::ResellerAdmin => {
+            vec![item("dashboard", "/dashboard", "Dashboard")]
+        }
+    }
+}

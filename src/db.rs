@@ -23,9 +23,7 @@ pub enum StartupError {
          e.g. DATABASE_URL=postgres://user@host:5432/msp_portal"
     )]
     Unreachable { url: String, cause: String },
-    #[error(
-        "DATABASE_URL is not a valid PostgreSQL URL ({0}). Example: postgres://postgres@127.0.0.1:5432/msp_portal"
-    )]
+    #[error("DATABASE_URL is not a valid PostgreSQL URL ({0}). Example: postgres://postgres@127.0.0.1:5432/msp_portal")]
     BadUrl(String),
     #[error("migrating the database at {url} failed: {cause}")]
     Migration { url: String, cause: String },
@@ -77,13 +75,10 @@ pub async fn prepare(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
         .connect_with(owner_options(config)?)
         .await
         .map_err(|e| unreachable(short_cause(&e)))?;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|e| StartupError::Migration {
-            url: redact(url),
-            cause: e.to_string(),
-        })?;
+    MIGRATOR.run(&pool).await.map_err(|e| StartupError::Migration {
+        url: redact(url),
+        cause: e.to_string(),
+    })?;
     Ok(pool)
 }
 
@@ -91,16 +86,11 @@ pub async fn prepare(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
 /// when the database is gone) and a per-connection statement timeout.
 pub async fn app_pool(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
     let options = match &config.app_database_url {
-        Some(url) => {
-            PgConnectOptions::from_str(url).map_err(|e| StartupError::BadUrl(e.to_string()))?
-        }
+        Some(url) => PgConnectOptions::from_str(url).map_err(|e| StartupError::BadUrl(e.to_string()))?,
         None => owner_options(config)?.username(APP_ROLE),
     };
     let options = options
-        .options([(
-            "statement_timeout",
-            format!("{}", config.statement_timeout_ms),
-        )])
+        .options([("statement_timeout", format!("{}", config.statement_timeout_ms))])
         .log_statements(tracing::log::LevelFilter::Debug);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get() as u32)
@@ -113,12 +103,7 @@ pub async fn app_pool(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
         .connect_with(options)
         .await
         .map_err(|e| StartupError::Unreachable {
-            url: redact(
-                config
-                    .app_database_url
-                    .as_deref()
-                    .unwrap_or(&config.database_url),
-            ),
+            url: redact(config.app_database_url.as_deref().unwrap_or(&config.database_url)),
             cause: short_cause(&e),
         })
 }

@@ -71,12 +71,14 @@ impl AppError {
     fn title_and_message(&self) -> (&'static str, String) {
         match self {
             Self::NotFound => ("Not found", "There is nothing here, or it is not yours to see.".into()),
-            Self::Forbidden => ("Not allowed", "Your role does not give access to this page or action.".into()),
+            Self::Forbidden => (
+                "Not allowed",
+                "Your role does not give access to this page or action.".into(),
+            ),
             Self::Unauthenticated { .. } => ("Please log in", "Log in to continue.".into()),
             Self::Csrf => (
                 "Form expired",
-                "The form's security token was missing or out of date. Go back, reload the page and try again."
-                    .into(),
+                "The form's security token was missing or out of date. Go back, reload the page and try again.".into(),
             ),
             Self::Invalid(fields) => (
                 "Some values are not valid",
@@ -88,7 +90,10 @@ impl AppError {
                 "Temporarily unavailable",
                 "The portal cannot reach its database right now. Try again in a moment.".into(),
             ),
-            Self::Internal(_) => ("Something went wrong", "An unexpected error occurred. It has been logged.".into()),
+            Self::Internal(_) => (
+                "Something went wrong",
+                "An unexpected error occurred. It has been logged.".into(),
+            ),
         }
     }
 
@@ -112,27 +117,18 @@ impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Self::Unavailable,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable
+            }
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 // A constraint the handler did not turn into a field message: refuse, don't crash.
-                Some("23505") => {
-                    Self::Conflict("That conflicts with something that already exists.".into())
-                }
+                Some("23505") => Self::Conflict("That conflicts with something that already exists.".into()),
                 Some("23514") | Some("23502") | Some("22003") | Some("22001") => {
                     Self::BadRequest("A value is outside what is allowed.".into())
                 }
-                Some("23503") => {
-                    Self::Conflict("Something this refers to does not exist any more.".into())
-                }
+                Some("23503") => Self::Conflict("Something this refers to does not exist any more.".into()),
                 // Connection lost, admin shutdown, cannot connect now, statement timeout.
-                Some(code)
-                    if code.starts_with("08") || code.starts_with("57P") || code == "57014" =>
-                {
-                    Self::Unavailable
-                }
+                Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),
             },
             _ => Self::Internal(error.into()),
@@ -175,12 +171,7 @@ impl IntoResponse for AppError {
         };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (
-                status,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                message,
-            )
-                .into_response(),
+            Err(_) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response(),
         }
     }
 }

@@ -40,10 +40,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web::routes())
         .nest_service("/static", ServeDir::new(STATIC_DIR))
         .fallback(|| async { error::AppError::NotFound })
-        .layer(from_fn_with_state(
-            state.clone(),
-            auth::current_user::session_layer,
-        ))
+        .layer(from_fn_with_state(state.clone(), auth::current_user::session_layer))
         // Browsers say where a request comes from; a cross-site form post is refused here first.
         .layer(CsrfLayer::new())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

@@ -52,9 +52,7 @@ enum Scale {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     let cli = Cli::parse();
     match run(cli).await {
@@ -84,19 +82,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::User { username, password }) => {
             let owner = db::prepare(&cli.database).await?;
-            if let Err(problem) =
-                msp_portal::auth::passwords::check_new_password(&password, &password)
-            {
+            if let Err(problem) = msp_portal::auth::passwords::check_new_password(&password, &password) {
                 anyhow::bail!("{problem}");
             }
             let hash = msp_portal::auth::passwords::hash_blocking(password).await?;
-            let changed = sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE lower(username) = lower($1)")
-                .bind(&username)
-                .bind(hash)
-                .bind(clock.now())
-                .execute(&owner)
-                .await?
-                .rows_affected();
+            let changed = sqlx::query(
+                "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE lower(username) = lower($1)",
+            )
+            .bind(&username)
+            .bind(hash)
+            .bind(clock.now())
+            .execute(&owner)
+            .await?
+            .rows_affected();
             if changed == 0 {
                 anyhow::bail!("there is no user named {username}");
             }
@@ -122,11 +120,7 @@ impl FromEnv for ServeConfig {
     }
 }
 
-async fn serve(
-    database: DatabaseConfig,
-    config: ServeConfig,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<()> {
+async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let owner = db::prepare(&database).await?;
     if config.seed_demo && seed::is_empty(&owner).await? {
         seed::seed_demo(&owner, clock.now()).await?;
@@ -136,14 +130,12 @@ async fn serve(
     owner.close().await;
     let pool = db::app_pool(&database).await?;
     let state = AppState::new(pool.clone(), clock, config.web());
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {} ({e}); set BIND to a free address:port",
-                config.bind
-            )
-        })?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {} ({e}); set BIND to a free address:port",
+            config.bind
+        )
+    })?;
     tracing::info!("MSP Portal is serving at http://{}", config.bind);
     println!("MSP Portal: http://{}/login", config.bind);
     axum::serve(listener, build_router(state))

@@ -14,27 +14,12 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 /// The logins the demo prints, with what each one is.
 pub const DEMO_LOGINS: &[(&str, &str)] = &[
     ("operator", "operator of the whole installation"),
-    (
-        "owner@northwind.example",
-        "owner of reseller Northwind Backup Services",
-    ),
-    (
-        "admin@northwind.example",
-        "admin of reseller Northwind Backup Services",
-    ),
-    (
-        "owner@fabrikam.example",
-        "owner of reseller Fabrikam Managed IT",
-    ),
-    (
-        "admin@fabrikam.example",
-        "admin of reseller Fabrikam Managed IT",
-    ),
+    ("owner@northwind.example", "owner of reseller Northwind Backup Services"),
+    ("admin@northwind.example", "admin of reseller Northwind Backup Services"),
+    ("owner@fabrikam.example", "owner of reseller Fabrikam Managed IT"),
+    ("admin@fabrikam.example", "admin of reseller Fabrikam Managed IT"),
     ("owner@tailspin.example", "owner of reseller Tailspin Cloud"),
-    (
-        "contoso-portal",
-        "web-portal user of customer Contoso (Northwind)",
-    ),
+    ("contoso-portal", "web-portal user of customer Contoso (Northwind)"),
 ];
 
 /// The state a demo customer is put in.
@@ -65,11 +50,7 @@ struct CustomerSpec {
 }
 
 const fn spec(name: &'static str, city: &'static str, scenario: Scenario) -> CustomerSpec {
-    CustomerSpec {
-        name,
-        city,
-        scenario,
-    }
+    CustomerSpec { name, city, scenario }
 }
 
 struct ResellerSpec {
@@ -99,9 +80,7 @@ const RESELLERS: &[ResellerSpec] = &[
             spec(
                 "Adventure Works",
                 "Bothell",
-                Critical(
-                    "Authentication token expired: re-authorise the Microsoft 365 connection.",
-                ),
+                Critical("Authentication token expired: re-authorise the Microsoft 365 connection."),
             ),
             spec("Alpine Ski House", "Denver", ScheduledDeletion(5)),
             spec("Blue Yonder Airlines", "Chicago", Trial(3)),
@@ -142,11 +121,7 @@ const RESELLERS: &[ResellerSpec] = &[
             spec("Wingtip Toys", "Utrecht", OverLimit(9)),
             spec("Woodgrove Bank", "Amsterdam", ServiceExpires(14)),
             spec("Relecloud", "Eindhoven", Trial(8)),
-            spec(
-                "Munson's Pickles and Preserves",
-                "Leiden",
-                ScheduledDeletion(10),
-            ),
+            spec("Munson's Pickles and Preserves", "Leiden", ScheduledDeletion(10)),
             spec("VanArsdel", "Delft", OverLimit(30)),
             spec("Bellows College", "Groningen", Healthy),
             spec("Best For You Organics", "Haarlem", Approaching),
@@ -237,9 +212,7 @@ pub async fn is_empty(pool: &PgPool) -> Result<bool, sqlx::Error> {
 /// seed writes every tenant's rows).
 pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> {
     if !is_empty(pool).await? {
-        anyhow::bail!(
-            "the database already has data; the demo is seeded only into an empty database"
-        );
+        anyhow::bail!("the database already has data; the demo is seeded only into an empty database");
     }
     let password_hash = passwords::hash_blocking(DEMO_PASSWORD.to_string()).await?;
     let mut tx = pool.begin().await?;
@@ -487,11 +460,9 @@ async fn seed_customer(
         let limit = rng.between(3, 30) * 10;
         let (used, over_days, pending) = match spec.scenario {
             OverLimit(days) if index == 0 => (limit + rng.between(3, 25), Some(days), None),
-            OverLimitRaiseScheduled(ahead) if index == 0 => (
-                limit + 12,
-                Some(2),
-                Some((limit + 50, today + Duration::days(ahead))),
-            ),
+            OverLimitRaiseScheduled(ahead) if index == 0 => {
+                (limit + 12, Some(2), Some((limit + 50, today + Duration::days(ahead))))
+            }
             Approaching if index == 0 => (limit - rng.between(2, 6), None, None),
             _ => (limit * rng.between(50, 95) / 100, None, None),
         };
@@ -530,10 +501,7 @@ async fn seed_customer(
         .execute(&mut *tx)
         .await?;
         // Daily seat counts for the trend: flat for most, rising for "approaching" and overages.
-        let rising = matches!(
-            spec.scenario,
-            Approaching | OverLimit(_) | OverLimitRaiseScheduled(_)
-        ) && index == 0;
+        let rising = matches!(spec.scenario, Approaching | OverLimit(_) | OverLimitRaiseScheduled(_)) && index == 0;
         sqlx::query(
             "INSERT INTO usage_daily (reseller_id, customer_id, day, seats) \
              SELECT $1, $2, $3::date - d, jsonb_build_object($4::text, greatest(0, $5 - CASE WHEN $6 THEN d / 3 ELSE (d % 5) END)) \
@@ -600,7 +568,8 @@ async fn seed_customer(
 
     // Connectors, one of them critical where the scenario says so.
     let grace_ended = matches!(spec.scenario, OverLimit(days) if days >= GRACE_DAYS);
-    let blocked_reason = "Seat limit exceeded and its grace period has ended: new backups fail until usage is back under the limit.";
+    let blocked_reason =
+        "Seat limit exceeded and its grace period has ended: new backups fail until usage is back under the limit.";
     for (index, (name, kind)) in connector_names.iter().enumerate() {
         let (health, reason, since, last_success) = match spec.scenario {
             Critical(reason) if index == 0 => (
@@ -758,8 +727,7 @@ async fn seed_alerts_and_history(
     spec: &CustomerSpec,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let alert =
-        |severity: &'static str, kind: &'static str, message: String| (severity, kind, message);
+    let alert = |severity: &'static str, kind: &'static str, message: String| (severity, kind, message);
     let mut alerts = Vec::new();
     match spec.scenario {
         Critical(reason) => alerts.push(alert(
@@ -770,10 +738,7 @@ async fn seed_alerts_and_history(
         OverLimit(days) if days >= GRACE_DAYS => alerts.push(alert(
             "critical",
             "grace_period_ended",
-            format!(
-                "{}: seat grace period ended; new backups are refused.",
-                spec.name
-            ),
+            format!("{}: seat grace period ended; new backups are refused.", spec.name),
         )),
         OverLimit(_) | OverLimitRaiseScheduled(_) => alerts.push(alert(
             "warning",
@@ -816,7 +781,10 @@ async fn seed_alerts_and_history(
     )
     .bind(reseller_id)
     .bind(customer_id)
-    .bind(format!("{}: a data source had no successful backup for 30 hours.", spec.name))
+    .bind(format!(
+        "{}: a data source had no successful backup for 30 hours.",
+        spec.name
+    ))
     .bind(now - Duration::days(33))
     .bind(now - Duration::days(32))
     .execute(&mut *tx)
@@ -862,11 +830,7 @@ mod tests {
             .iter()
             .flat_map(|r| r.customers.iter().map(|c| c.name))
             .collect();
-        assert!(
-            (38..=42).contains(&names.len()),
-            "{} customers",
-            names.len()
-        );
+        assert!((38..=42).contains(&names.len()), "{} customers", names.len());
         let mut unique = names.clone();
         unique.sort_unstable();
         unique.dedup();

@@ -38,16 +38,14 @@ pub async fn verify(request: Request, expected: Option<&str>) -> Result<Request,
     let bytes = to_bytes(body, MAX_FORM_BYTES)
         .await
         .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
     let sent = fields
         .iter()
         .find(|(key, _)| key == FIELD)
         .map(|(_, value)| value.as_str());
     match sent {
-        Some(sent) if constant_time_eq(sent, expected) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
-        }
+        Some(sent) if constant_time_eq(sent, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(AppError::Csrf),
     }
 }

@@ -51,9 +51,7 @@ impl CurrentUser {
                 reseller_id,
                 customer_id,
             },
-            (Role::ResellerOwner | Role::ResellerAdmin, Some(reseller_id), _) => {
-                Scope::Reseller { reseller_id }
-            }
+            (Role::ResellerOwner | Role::ResellerAdmin, Some(reseller_id), _) => Scope::Reseller { reseller_id },
             (Role::Operator, _, _) => Scope::Operator,
             // The database's CHECK constraint rules this out; fall back to the narrowest scope.
             (_, reseller_id, customer_id) => Scope::Customer {
@@ -117,10 +115,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(MaybeUser(
-            parts
-                .extensions
-                .get::<Authenticated>()
-                .and_then(|a| a.0.clone()),
+            parts.extensions.get::<Authenticated>().and_then(|a| a.0.clone()),
         ))
     }
 }
@@ -164,18 +159,11 @@ impl Flash {
 
     pub fn set_cookie(&self) -> String {
         let value = format!("{}:{}", self.kind.as_str(), self.message);
-        cookie(
-            FLASH_COOKIE,
-            &crate::error::urlencode(&value),
-            Some(60),
-            true,
-            false,
-        )
+        cookie(FLASH_COOKIE, &crate::error::urlencode(&value), Some(60), true, false)
     }
 
     fn parse(raw: &str) -> Option<Flash> {
-        let decoded: Vec<(String, String)> =
-            serde_urlencoded::from_str(&format!("v={raw}")).ok()?;
+        let decoded: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={raw}")).ok()?;
         let (kind, message) = decoded.first()?.1.split_once(':')?;
         let kind = match kind {
             "success" => FlashKind::Success,
@@ -197,21 +185,13 @@ impl<S: Send + Sync> FromRequestParts<S> for FlashMessage {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<FlashMessage>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(parts.extensions.get::<FlashMessage>().cloned().unwrap_or_default())
     }
 }
 
 /// Loads the session named by the cookie (one short transaction), checks the CSRF token of
 /// state-changing requests, and hands the user and flash message to the handlers.
-pub async fn session_layer(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path.starts_with("/static/") || path == "/healthz" || path.starts_with("/api/") {
         return next.run(request).await;
@@ -254,10 +234,11 @@ pub async fn session_layer(
         .get_all(header::SET_COOKIE)
         .iter()
         .any(|v| v.as_bytes().starts_with(FLASH_COOKIE.as_bytes()));
-    if had_flash_cookie && !sets_flash {
-        if let Ok(clear) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), true, false)) {
-            response.headers_mut().append(header::SET_COOKIE, clear);
-        }
+    if had_flash_cookie
+        && !sets_flash
+        && let Ok(clear) = HeaderValue::from_str(&cookie(FLASH_COOKIE, "", Some(0), true, false))
+    {
+        response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
 }
@@ -285,9 +266,7 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         row.impersonated_customer_name,
         row.impersonation_expires_at,
     ) {
-        (Some(customer_id), Some(reseller_id), Some(customer_name), Some(expires_at))
-            if expires_at > now =>
-        {
+        (Some(customer_id), Some(reseller_id), Some(customer_name), Some(expires_at)) if expires_at > now => {
             Some(Impersonation {
                 customer_id,
                 reseller_id,

@@ -20,9 +20,7 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// Whether `password` matches `phc`. A malformed stored hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -31,8 +29,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// and the login answer does not reveal which usernames exist.
 pub fn verify_dummy(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy =
-        DUMMY.get_or_init(|| hash("not-a-real-password-but-costs-the-same").unwrap_or_default());
+    let dummy = DUMMY.get_or_init(|| hash("not-a-real-password-but-costs-the-same").unwrap_or_default());
     let _ = verify(password, dummy);
 }
 
@@ -89,10 +86,7 @@ mod tests {
 
     #[test]
     fn new_passwords_need_twelve_characters_and_a_matching_confirmation() {
-        assert_eq!(
-            check_new_password("short", "short"),
-            Err("Use at least 12 characters.")
-        );
+        assert_eq!(check_new_password("short", "short"), Err("Use at least 12 characters."));
         assert_eq!(check_new_password("twelve-chars", "twelve-chars"), Ok(()));
         assert_eq!(
             check_new_password("twelve-chars", "twelve-charz"),

@@ -39,13 +39,7 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 
 /// A `Set-Cookie` value. `max_age` None makes a cookie that ends with the browser session;
 /// `Some(0)` deletes it.
-pub fn cookie(
-    name: &str,
-    value: &str,
-    max_age: Option<i64>,
-    http_only: bool,
-    secure: bool,
-) -> String {
+pub fn cookie(name: &str, value: &str, max_age: Option<i64>, http_only: bool, secure: bool) -> String {
     let mut cookie = format!("{name}={value}; Path=/; SameSite=Lax");
     if let Some(seconds) = max_age {
         cookie.push_str(&format!("; Max-Age={seconds}"));
@@ -77,10 +71,7 @@ mod tests {
         let (a, b) = (random_token(), random_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

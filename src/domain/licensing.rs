@@ -108,11 +108,7 @@ impl std::fmt::Display for LimitChangeError {
 }
 
 /// Checks a scheduled seat-limit change.
-pub fn check_limit_change(
-    new_limit: i64,
-    effective_on: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), LimitChangeError> {
+pub fn check_limit_change(new_limit: i64, effective_on: NaiveDate, today: NaiveDate) -> Result<(), LimitChangeError> {
     if new_limit < 0 {
         return Err(LimitChangeError::Negative);
     }
@@ -139,11 +135,7 @@ pub enum McalRefusal {
 
 /// Whether one more client may take an MCAL. `allotted` is the customer's allotment (`None`: draw
 /// from the reseller's pool); `pool_free` is what the reseller's pool has left.
-pub fn check_mcal(
-    allotted: Option<i64>,
-    used_by_customer: i64,
-    pool_free: i64,
-) -> Result<(), McalRefusal> {
+pub fn check_mcal(allotted: Option<i64>, used_by_customer: i64, pool_free: i64) -> Result<(), McalRefusal> {
     match allotted {
         Some(allotted) if used_by_customer >= allotted => Err(McalRefusal::AllotmentUsedUp),
         Some(_) => Ok(()),
@@ -158,9 +150,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
-            .single()
-            .expect("valid date")
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).single().expect("valid date")
     }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -224,19 +214,9 @@ mod tests {
 
     #[test]
     fn an_allotment_caps_a_customer_even_when_the_pool_has_more() {
-        assert_eq!(
-            check_mcal(Some(5), 4, 100),
-            Ok(()),
-            "the last allotted MCAL"
-        );
-        assert_eq!(
-            check_mcal(Some(5), 5, 100),
-            Err(McalRefusal::AllotmentUsedUp)
-        );
-        assert_eq!(
-            check_mcal(Some(0), 0, 100),
-            Err(McalRefusal::AllotmentUsedUp)
-        );
+        assert_eq!(check_mcal(Some(5), 4, 100), Ok(()), "the last allotted MCAL");
+        assert_eq!(check_mcal(Some(5), 5, 100), Err(McalRefusal::AllotmentUsedUp));
+        assert_eq!(check_mcal(Some(0), 0, 100), Err(McalRefusal::AllotmentUsedUp));
     }
 
     #[test]

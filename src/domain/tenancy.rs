@@ -16,12 +16,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Operator,
-        Role::ResellerOwner,
-        Role::ResellerAdmin,
-        Role::Customer,
-    ];
+    pub const ALL: [Role; 4] = [Role::Operator, Role::ResellerOwner, Role::ResellerAdmin, Role::Customer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,9 +85,7 @@ impl Scope {
     pub fn reseller_id(&self) -> Option<i64> {
         match self {
             Scope::Operator => None,
-            Scope::Reseller { reseller_id } | Scope::Customer { reseller_id, .. } => {
-                Some(*reseller_id)
-            }
+            Scope::Reseller { reseller_id } | Scope::Customer { reseller_id, .. } => Some(*reseller_id),
         }
     }
 
@@ -151,10 +144,7 @@ mod tests {
         };
         assert!(scope.covers(7, Some(3)));
         assert!(!scope.covers(7, Some(4)));
-        assert!(
-            !scope.covers(7, None),
-            "reseller-level rows are not a customer's"
-        );
+        assert!(!scope.covers(7, None), "reseller-level rows are not a customer's");
         assert!(!scope.covers(8, Some(3)));
     }
 

@@ -55,9 +55,7 @@ pub struct ResellerOption {
 
 /// Resellers the scope can see, for the operator's reseller filter.
 pub async fn reseller_options(tx: &mut Tx) -> Result<Vec<ResellerOption>, sqlx::Error> {
-    sqlx::query_as::<_, ResellerOption>(
-        "SELECT id, name FROM resellers ORDER BY is_default, lower(name)",
-    )
-    .fetch_all(&mut **tx)
-    .await
+    sqlx::query_as::<_, ResellerOption>("SELECT id, name FROM resellers ORDER BY is_default, lower(name)")
+        .fetch_all(&mut **tx)
+        .await
 }

@@ -47,14 +47,8 @@ impl DerefMut for Tx {
 /// so they can never leak to the next request that borrows the same pooled connection.
 pub async fn scoped(pool: &PgPool, scope: &Scope) -> Result<Tx, sqlx::Error> {
     let mut inner = pool.begin().await?;
-    let reseller = scope
-        .reseller_id()
-        .map(|id| id.to_string())
-        .unwrap_or_default();
-    let customer = scope
-        .customer_id()
-        .map(|id| id.to_string())
-        .unwrap_or_default();
+    let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
+    let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
     sqlx::query(
         "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
                 set_config('app.customer_id', $3, true)",
@@ -64,10 +58,7 @@ pub async fn scoped(pool: &PgPool, scope: &Scope) -> Result<Tx, sqlx::Error> {
     .bind(customer)
     .execute(&mut *inner)
     .await?;
-    Ok(Tx {
-        inner,
-        scope: *scope,
-    })
+    Ok(Tx { inner, scope: *scope })
 }
 
 /// A transaction for logging in and looking up sessions, before any tenant scope is known: the

@@ -69,11 +69,7 @@ pub async fn find_live(
 }
 
 /// Records activity, at most once a minute per session so that pages do not each write.
-pub async fn touch(
-    conn: &mut PgConnection,
-    id_hash: &[u8],
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn touch(conn: &mut PgConnection, id_hash: &[u8], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2 - interval '1 minute'")
         .bind(id_hash)
         .bind(now)
@@ -91,25 +87,17 @@ pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx:
 }
 
 /// Ends every session of a user except `keep` (the one making the change, if any).
-pub async fn delete_others(
-    conn: &mut PgConnection,
-    user_id: i64,
-    keep: Option<&[u8]>,
-) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2")
-            .bind(user_id)
-            .bind(keep)
-            .execute(conn)
-            .await?;
+pub async fn delete_others(conn: &mut PgConnection, user_id: i64, keep: Option<&[u8]>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected())
 }
 
 /// Removes sessions that can no longer be used.
-pub async fn delete_expired(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+pub async fn delete_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(conn)

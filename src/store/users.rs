@@ -11,10 +11,7 @@ pub struct LoginUser {
 }
 
 /// Finds a user by username, case-insensitively. Runs in the auth scope.
-pub async fn find_for_login(
-    conn: &mut PgConnection,
-    username: &str,
-) -> Result<Option<LoginUser>, sqlx::Error> {
+pub async fn find_for_login(conn: &mut PgConnection, username: &str) -> Result<Option<LoginUser>, sqlx::Error> {
     sqlx::query_as::<_, LoginUser>(
         "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE lower(username) = lower($1)",
     )

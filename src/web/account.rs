@@ -17,10 +17,7 @@ use crate::state::AppState;
 use crate::store;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/account/password",
-        get(show_password_form).post(change_password),
-    )
+    Router::new().route("/account/password", get(show_password_form).post(change_password))
 }
 
 #[derive(Template)]
@@ -56,18 +53,14 @@ async fn change_password(
 ) -> Result<Response, AppError> {
     refuse_while_impersonating(&user)?;
     let mut errors = FieldErrors::new();
-    if let Err(message) = passwords::check_new_password(&form.new_password, &form.confirm_password)
-    {
+    if let Err(message) = passwords::check_new_password(&form.new_password, &form.confirm_password) {
         errors.insert("new_password", message.to_string());
     }
     let mut tx = store::auth(state.db()).await?;
     let stored = store::users::password_hash(&mut tx, user.id).await?;
     tx.commit().await?;
     if !passwords::verify_blocking(form.current_password.clone(), Some(stored)).await {
-        errors.insert(
-            "current_password",
-            "That is not your current password.".to_string(),
-        );
+        errors.insert("current_password", "That is not your current password.".to_string());
     }
     if !errors.is_empty() {
         let page = PasswordPage {

@@ -47,21 +47,15 @@ async fn show_dashboard(
     user.require(&[Role::Operator, Role::ResellerOwner, Role::ResellerAdmin])?;
     // An empty or unparsable reseller filter means "all resellers"; only the operator has one.
     let selected_reseller = match (user.role, query.reseller.as_deref().map(str::trim)) {
-        (Role::Operator, Some(value)) if !value.is_empty() => {
-            Some(value.parse::<i64>().map_err(|_| {
-                AppError::BadRequest("The reseller filter must be a number.".into())
-            })?)
-        }
+        (Role::Operator, Some(value)) if !value.is_empty() => Some(
+            value
+                .parse::<i64>()
+                .map_err(|_| AppError::BadRequest("The reseller filter must be a number.".into()))?,
+        ),
         _ => None,
     };
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
-    let kpis = store::dashboard::kpis(
-        &mut tx,
-        selected_reseller,
-        state.clock().today(),
-        EXPIRING_WINDOW_DAYS,
-    )
-    .await?;
+    let kpis = store::dashboard::kpis(&mut tx, selected_reseller, state.clock().today(), EXPIRING_WINDOW_DAYS).await?;
     let resellers = if user.role == Role::Operator {
         store::dashboard::reseller_options(&mut tx).await?
     } else {

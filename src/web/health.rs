@@ -14,14 +14,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn show_health(State(db): State<PgPool>) -> impl IntoResponse {
-    match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&db)
-        .await
-    {
-        Ok(_) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "database": "ok"})),
-        ),
+    match sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&db).await {
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"}))),
         Err(error) => {
             tracing::warn!(error = %error, "health check cannot reach the database");
             (

@@ -11,9 +11,7 @@ use serde::Deserialize;
 
 use super::{Layout, redirect_with_flash, render};
 use crate::auth::current_user::{FlashMessage, MaybeUser};
-use crate::auth::sessions::{
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, read_cookie, sha256,
-};
+use crate::auth::sessions::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, read_cookie, sha256};
 use crate::auth::{CurrentUser, Flash, passwords};
 use crate::domain::tenancy::Role;
 use crate::error::AppError;
@@ -64,14 +62,7 @@ async fn show_login(
     if let Some(user) = user {
         return Ok(Redirect::to(user.effective_role().home_path()).into_response());
     }
-    login_form(
-        &state,
-        flash,
-        String::new(),
-        query.next,
-        None,
-        StatusCode::OK,
-    )
+    login_form(&state, flash, String::new(), query.next, None, StatusCode::OK)
 }
 
 /// Renders the form with a fresh login CSRF token in both the page and a cookie.
@@ -84,13 +75,7 @@ fn login_form(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let token = random_token();
-    let set = cookie(
-        LOGIN_CSRF_COOKIE,
-        &token,
-        None,
-        true,
-        state.web().secure_cookies,
-    );
+    let set = cookie(LOGIN_CSRF_COOKIE, &token, None, true, state.web().secure_cookies);
     let next = safe_next(&next).unwrap_or_default().to_string();
     let page = LoginPage {
         layout: Layout::anonymous("Log in", token, flash),
@@ -98,12 +83,7 @@ fn login_form(
         next,
         error,
     };
-    Ok((
-        status,
-        AppendHeaders([(header::SET_COOKIE, set)]),
-        render(&page)?,
-    )
-        .into_response())
+    Ok((status, AppendHeaders([(header::SET_COOKIE, set)]), render(&page)?).into_response())
 }
 
 async fn log_in(
@@ -149,9 +129,7 @@ async fn log_in(
     let token = random_token();
     let expires_at = now + Duration::hours(state.web().session_absolute_hours);
     let mut tx = store::auth(state.db()).await?;
-    if let Some(old) =
-        cookie_header(&headers).and_then(|c| read_cookie(&c, SESSION_COOKIE).map(sha256))
-    {
+    if let Some(old) = cookie_header(&headers).and_then(|c| read_cookie(&c, SESSION_COOKIE).map(sha256)) {
         store::sessions::delete(&mut tx, &old).await?;
     }
     let id_hash = sha256(&token);
@@ -175,9 +153,7 @@ async fn log_in(
         .ok_or(AppError::Unavailable)?;
     tracing::info!(user_id, "logged in");
 
-    let target = safe_next(&form.next)
-        .unwrap_or(role.home_path())
-        .to_string();
+    let target = safe_next(&form.next).unwrap_or(role.home_path()).to_string();
     let secure = state.web().secure_cookies;
     let max_age = state.web().session_absolute_hours * 3600;
     Ok((
@@ -186,10 +162,7 @@ async fn log_in(
                 header::SET_COOKIE,
                 cookie(SESSION_COOKIE, &token, Some(max_age), true, secure),
             ),
-            (
-                header::SET_COOKIE,
-                cookie(LOGIN_CSRF_COOKIE, "", Some(0), true, secure),
-            ),
+            (header::SET_COOKIE, cookie(LOGIN_CSRF_COOKIE, "", Some(0), true, secure)),
         ]),
         Redirect::to(&target),
     )
@@ -202,15 +175,7 @@ async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Res
     tx.commit().await?;
     tracing::info!(user_id = user.id, "logged out");
     let mut response = redirect_with_flash("/login", Flash::success("You have logged out."));
-    if let Ok(clear) = cookie(
-        SESSION_COOKIE,
-        "",
-        Some(0),
-        true,
-        state.web().secure_cookies,
-    )
-    .parse()
-    {
+    if let Ok(clear) = cookie(SESSION_COOKIE, "", Some(0), true, state.web().secure_cookies).parse() {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     Ok(response)

@@ -78,12 +78,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(
-        user: &CurrentUser,
-        flash: FlashMessage,
-        active: &'static str,
-        title: impl Into<String>,
-    ) -> Self {
+    pub fn new(user: &CurrentUser, flash: FlashMessage, active: &'static str, title: impl Into<String>) -> Self {
         Layout {
             title: title.into(),
             active,

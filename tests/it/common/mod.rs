@@ -1,0 +1,462 @@
+//! The test harness: every test gets its own database cloned from a migrated (optionally seeded)
+//! template, the real Router driven in-process, a cookie jar per client, and a fixed clock.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chrono::{DateTime, Utc};
+use msp_portal::clock::FixedClock;
+use msp_portal::config::WebConfig;
+use msp_portal::{AppState, build_router, db, seed};
+use scraper::{Html, Selector};
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+/// The instant every test starts at, unless it moves the clock.
+pub const FIXED_NOW: &str = "2026-06-15T10:00:00Z";
+pub const DEMO_PASSWORD: &str = seed::DEMO_PASSWORD;
+
+pub fn fixed_now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(FIXED_NOW)
+        .map(|d| d.with_timezone(&Utc))
+        .expect("FIXED_NOW is RFC 3339")
+}
+
+/// The server the tests use; TEST_DATABASE_URL points elsewhere. Must be a superuser (it
+/// creates databases); the app under test connects as the non-superuser app role.
+fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn options_for(database: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(&server_url())
+        .expect("TEST_DATABASE_URL is a valid URL")
+        .database(database)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Dataset {
+    /// Migrated, nothing else.
+    Empty,
+    /// Migrated and seeded with the demo at FIXED_NOW.
+    Demo,
+}
+
+static EMPTY_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static DEMO_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// A template's name changes whenever the migrations or the seed change, so a stale one is never used.
+fn template_name(dataset: Dataset) -> String {
+    let mut hasher = Sha256::new();
+    for migration in db::MIGRATOR.iter() {
+        hasher.update(&*migration.checksum);
+    }
+    hasher.update(include_bytes!("../../../src/seed.rs"));
+    hasher.update(FIXED_NOW.as_bytes());
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "msp_tmpl_{}_{hex}",
+        if dataset == Dataset::Demo { "demo" } else { "empty" }
+    )
+}
+
+async fn template(dataset: Dataset) -> String {
+    let cell = if dataset == Dataset::Demo {
+        &DEMO_TEMPLATE
+    } else {
+        &EMPTY_TEMPLATE
+    };
+    cell.get_or_init(|| build_template(dataset)).await.clone()
+}
+
+/// Builds the template once across every test process: an advisory lock serialises builders and
+/// a comment on the database marks it complete.
+async fn build_template(dataset: Dataset) -> String {
+    let name = template_name(dataset);
+    let mut admin = PgConnection::connect_with(&options_for("postgres"))
+        .await
+        .expect("connect to the test server");
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .expect("lock");
+    let ready: Option<String> =
+        sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_optional(&mut admin)
+            .await
+            .expect("look up template")
+            .flatten();
+    if ready.as_deref() != Some("ready") {
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .expect("drop");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create template");
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options_for(&name))
+            .await
+            .expect("connect");
+        db::MIGRATOR
+            .run(&pool)
+            .await
+            .expect("migrations apply to an empty database");
+        if dataset == Dataset::Demo {
+            seed::seed_demo(&pool, fixed_now()).await.expect("the demo seeds");
+        }
+        pool.close().await;
+        admin
+            .execute(format!("COMMENT ON DATABASE {name} IS 'ready'").as_str())
+            .await
+            .expect("mark ready");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
+    name
+}
+
+/// Creates an empty database that nothing has touched (for the migration tests).
+pub async fn blank_database() -> (String, PgPool) {
+    let name = format!("msp_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&options_for("postgres"))
+        .await
+        .expect("connect to the test server");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create");
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options_for(&name))
+        .await
+        .expect("connect");
+    (name, pool)
+}
+
+pub fn drop_database(name: &str) {
+    let name = name.to_string();
+    // Drop runs outside async code; a small runtime of its own does the work.
+    let _ = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async {
+            if let Ok(mut admin) = PgConnection::connect_with(&options_for("postgres")).await {
+                let _ = admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+/// One test's application: its own database, the real router, a clock it controls.
+pub struct TestApp {
+    pub name: String,
+    router: Router,
+    /// The owner's pool (a superuser): for arranging data and checking what was stored.
+    pub db: PgPool,
+    /// The pool the app uses (the non-superuser app role, subject to row-level security).
+    pub app_db: PgPool,
+    pub clock: FixedClock,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with(Dataset::Empty).await
+    }
+
+    pub async fn demo() -> TestApp {
+        TestApp::with(Dataset::Demo).await
+    }
+
+    pub async fn with(dataset: Dataset) -> TestApp {
+        let template = template(dataset).await;
+        let name = format!("msp_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&options_for("postgres"))
+            .await
+            .expect("connect to the test server");
+        // Two clones of one template at the same instant can collide; try again briefly.
+        let mut attempts = 0;
+        loop {
+            match admin
+                .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+                .await
+            {
+                Ok(_) => break,
+                Err(error) if attempts < 50 => {
+                    attempts += 1;
+                    let _ = error;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("cannot clone the template: {error}"),
+            }
+        }
+        let db = PgPoolOptions::new()
+            .max_connections(3)
+            .connect_with(options_for(&name))
+            .await
+            .expect("owner pool");
+        let app_db = PgPoolOptions::new()
+            .max_connections(5)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options_for(&name).username(db::APP_ROLE))
+            .await
+            .expect("app pool connects as the app role");
+        let clock = FixedClock::at(fixed_now());
+        let state = AppState::new(app_db.clone(), Arc::new(clock.clone()), WebConfig::default());
+        TestApp {
+            name,
+            router: build_router(state),
+            db,
+            app_db,
+            clock,
+        }
+    }
+
+    /// A browser with an empty cookie jar.
+    pub fn client(&self) -> TestClient {
+        TestClient {
+            router: self.router.clone(),
+            cookies: Arc::default(),
+            csrf: Arc::default(),
+        }
+    }
+
+    /// A browser logged in as `username` with the demo password.
+    pub async fn login(&self, username: &str) -> TestClient {
+        let client = self.client();
+        let response = client.log_in(username, DEMO_PASSWORD).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "login of {username} failed: {}",
+            response.body
+        );
+        let home = client.get(&response.location().expect("login redirects")).await;
+        assert_eq!(home.status, StatusCode::OK, "home page of {username}");
+        client
+    }
+
+    /// Id of the demo customer named `name`.
+    pub async fn customer_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.db)
+            .await
+            .expect("customer")
+    }
+
+    pub async fn reseller_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM resellers WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.db)
+            .await
+            .expect("reseller")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop_database(&self.name);
+    }
+}
+
+/// A browser: keeps cookies and the page's CSRF token between requests.
+#[derive(Clone)]
+pub struct TestClient {
+    router: Router,
+    cookies: Arc<Mutex<HashMap<String, String>>>,
+    csrf: Arc<Mutex<Option<String>>>,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// The trimmed text of every element matching `selector`.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let selector = Selector::parse(selector).expect("valid selector");
+        self.html()
+            .select(&selector)
+            .map(|e| {
+                e.text()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.texts(selector)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("nothing matches {selector}:\n{}", self.body))
+    }
+
+    /// Values of `attribute` on every element matching `selector`.
+    pub fn attrs(&self, selector: &str, attribute: &str) -> Vec<String> {
+        let selector = Selector::parse(selector).expect("valid selector");
+        self.html()
+            .select(&selector)
+            .filter_map(|e| e.value().attr(attribute).map(str::to_string))
+            .collect()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl TestClient {
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    /// Posts a form with the CSRF token of the last page this client saw.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf.lock().expect("lock").clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_exactly(path, &all).await
+    }
+
+    /// Posts exactly these fields: no CSRF token unless given.
+    pub async fn post_form_exactly(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(fields).expect("encodable form");
+        self.send(
+            Method::POST,
+            path,
+            Some(body),
+            &[(header::CONTENT_TYPE.as_str(), "application/x-www-form-urlencoded")],
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, username: &str, password: &str) -> TestResponse {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        self.post_form(
+            "/login",
+            &[("username", username), ("password", password), ("next", "")],
+        )
+        .await
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("lock").get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .expect("lock")
+            .insert(name.to_string(), value.to_string());
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        let cookie_header = self
+            .cookies
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !cookie_header.is_empty() {
+            request = request.header(header::COOKIE, cookie_header);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .expect("valid request");
+        let response = self.router.clone().oneshot(request).await.expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let body = String::from_utf8_lossy(&bytes).to_string();
+        self.remember_cookies(&headers);
+        let response = TestResponse { status, headers, body };
+        // Every form of a page carries the same token; keep the latest one seen.
+        let token = response
+            .attrs("meta[name=csrf-token]", "content")
+            .into_iter()
+            .chain(response.attrs("input[name=csrf_token]", "value"))
+            .find(|t| !t.is_empty());
+        if let Some(token) = token {
+            *self.csrf.lock().expect("lock") = Some(token);
+        }
+        response
+    }
+
+    fn remember_cookies(&self, headers: &HeaderMap) {
+        let mut jar = self.cookies.lock().expect("lock");
+        for value in headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let Some((pair, attributes)) = value.split_once(';').or(Some((value, ""))) else {
+                continue;
+            };
+            let Some((name, cookie_value)) = pair.split_once('=') else {
+                continue;
+            };
+            if attributes.contains("Max-Age=0") || cookie_value.is_empty() {
+                jar.remove(name.trim());
+            } else {
+                jar.insert(name.trim().to_string(), cookie_value.to_string());
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real Router and real PostgreSQL, one module per page area.
+
+mod common;
+
+mod cli;
+mod dashboard;
+mod health;
+mod login;
+mod migrations;
+mod portal;
+mod row_security;
+mod seed;

@@ -1,0 +1,112 @@
+//! PostgreSQL's row-level security, the second wall behind the store's own filters.
+
+use msp_portal::domain::tenancy::Scope;
+use msp_portal::store;
+
+use crate::common::TestApp;
+
+#[tokio::test]
+async fn an_unfiltered_select_sees_only_the_scoped_resellers_customers() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let resellers: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT reseller_id FROM customers")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(resellers, vec![northwind]);
+    let clients_elsewhere: i64 = sqlx::query_scalar("SELECT count(*) FROM clients WHERE reseller_id <> $1")
+        .bind(northwind)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(clients_elsewhere, 0);
+}
+
+#[tokio::test]
+async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
+    let app = TestApp::demo().await;
+    for table in [
+        "customers",
+        "clients",
+        "connectors",
+        "accounts",
+        "backup_jobs",
+        "users",
+        "sessions",
+    ] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&app.app_db)
+            .await
+            .expect("select");
+        assert_eq!(count, 0, "{table} leaks rows without a scope");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_scope_sees_only_that_customer() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let scope = Scope::Customer {
+        reseller_id: northwind,
+        customer_id: contoso,
+    };
+    let mut tx = store::scoped(&app.app_db, &scope).await.expect("scoped tx");
+    let customers: Vec<i64> = sqlx::query_scalar("SELECT id FROM customers")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(customers, vec![contoso]);
+    let other_jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM backup_jobs WHERE customer_id <> $1")
+        .bind(contoso)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(other_jobs, 0);
+}
+
+#[tokio::test]
+async fn a_reseller_scope_cannot_write_into_another_reseller() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let fabrikam_customer = app.customer_id("Woodgrove Bank").await;
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let changed = sqlx::query("UPDATE customers SET notes = 'hijacked' WHERE id = $1")
+        .bind(fabrikam_customer)
+        .execute(&mut *tx)
+        .await
+        .expect("update runs")
+        .rows_affected();
+    assert_eq!(changed, 0);
+    tx.commit().await.expect("commit");
+    let notes: String = sqlx::query_scalar("SELECT notes FROM customers WHERE id = $1")
+        .bind(fabrikam_customer)
+        .fetch_one(&app.db)
+        .await
+        .expect("select");
+    assert_eq!(notes, "");
+}
+
+#[tokio::test]
+async fn scope_settings_do_not_leak_to_the_next_transaction_on_a_pooled_connection() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let mut conn = app.app_db.acquire().await.expect("connection");
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+    sqlx::query("SELECT set_config('app.scope', 'reseller', true), set_config('app.reseller_id', $1, true)")
+        .bind(northwind.to_string())
+        .execute(&mut *tx)
+        .await
+        .expect("set");
+    tx.commit().await.expect("commit");
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("select");
+    assert_eq!(visible, 0);
+}

@@ -1,0 +1,176 @@
+//! The demo dataset shows every state the dashboard has, dated from the clock's today.
+
+use crate::common::{TestApp, fixed_now};
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(fixed_now())
+        .fetch_one(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[tokio::test]
+async fn the_demo_covers_every_dashboard_state() {
+    let app = TestApp::demo().await;
+    let checks = [
+        (
+            "critical connectors with a reason",
+            "SELECT count(*) FROM connectors WHERE health = 'critical' AND health_reason <> '' AND $1 IS NOT NULL",
+        ),
+        (
+            "customers scheduled for deletion",
+            "SELECT count(*) FROM customers WHERE lifecycle = 'scheduled_for_deletion' AND delete_on > $1::date",
+        ),
+        (
+            "evaluations ending within 30 days",
+            "SELECT count(*) FROM customers WHERE tenant_type = 'evaluation' AND trial_ends_on BETWEEN $1::date AND $1::date + 30",
+        ),
+        (
+            "an evaluation ending today",
+            "SELECT count(*) FROM customers WHERE tenant_type = 'evaluation' AND trial_ends_on = $1::date",
+        ),
+        (
+            "services expiring within 30 days",
+            "SELECT count(*) FROM customers WHERE lifecycle = 'active' AND service_expires_on BETWEEN $1::date AND $1::date + 30",
+        ),
+        (
+            "a service expiring in exactly 30 days",
+            "SELECT count(*) FROM customers WHERE service_expires_on = $1::date + 30",
+        ),
+        (
+            "a service expiring in 31 days (not soon)",
+            "SELECT count(*) FROM customers WHERE service_expires_on = $1::date + 31",
+        ),
+        (
+            "seats over the limit inside the grace period",
+            "SELECT count(*) FROM seat_limits WHERE seats_used > seat_limit AND grace_ends_at > $1",
+        ),
+        (
+            "seats over the limit past the grace period",
+            "SELECT count(*) FROM seat_limits WHERE seats_used > seat_limit AND grace_ends_at <= $1",
+        ),
+        (
+            "pending limit changes from tomorrow on",
+            "SELECT count(*) FROM seat_limits WHERE pending_effective_on > $1::date",
+        ),
+        (
+            "customers whose backups are blocked",
+            "SELECT count(*) FROM customers WHERE backups_blocked_reason IS NOT NULL AND $1 IS NOT NULL",
+        ),
+        (
+            "deactivated customers",
+            "SELECT count(*) FROM customers WHERE NOT activated AND $1 IS NOT NULL",
+        ),
+        (
+            "open alerts",
+            "SELECT count(*) FROM alerts WHERE resolved_at IS NULL AND raised_at <= $1",
+        ),
+        (
+            "90 days of usage",
+            "SELECT count(DISTINCT day) FROM usage_daily WHERE day > $1::date - 90 AND day <= $1::date",
+        ),
+        (
+            "12 months of MAU",
+            "SELECT count(DISTINCT month) FROM mau_monthly WHERE month <= $1::date",
+        ),
+        (
+            "12 months of allowance history",
+            "SELECT count(DISTINCT month) FROM mau_allowance_history WHERE month <= $1::date",
+        ),
+        (
+            "backup jobs in the last 30 days",
+            "SELECT count(*) FROM backup_jobs WHERE started_at > $1 - interval '30 days'",
+        ),
+        (
+            "restore jobs",
+            "SELECT count(*) FROM restore_jobs WHERE started_at < $1",
+        ),
+        ("locations", "SELECT count(*) FROM locations WHERE $1 IS NOT NULL"),
+        ("contacts", "SELECT count(*) FROM contacts WHERE $1 IS NOT NULL"),
+        ("clients", "SELECT count(*) FROM clients WHERE $1 IS NOT NULL"),
+        ("accounts", "SELECT count(*) FROM accounts WHERE $1 IS NOT NULL"),
+    ];
+    for (what, sql) in checks {
+        assert!(count(&app, sql).await > 0, "the demo has no {what}");
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(DISTINCT day) FROM usage_daily WHERE day > $1::date - 90 AND day <= $1::date"
+        )
+        .await,
+        90
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(DISTINCT month) FROM mau_monthly WHERE month <= $1::date"
+        )
+        .await,
+        12
+    );
+}
+
+#[tokio::test]
+async fn the_demo_has_three_resellers_forty_customers_and_the_built_in_default() {
+    let app = TestApp::demo().await;
+    let resellers = count(
+        &app,
+        "SELECT count(*) FROM resellers WHERE NOT is_default AND $1 IS NOT NULL",
+    )
+    .await;
+    let customers = count(
+        &app,
+        "SELECT count(*) FROM customers WHERE NOT is_default AND $1 IS NOT NULL",
+    )
+    .await;
+    let defaults = count(
+        &app,
+        "SELECT count(*) FROM customers c JOIN resellers r ON r.id = c.reseller_id WHERE c.is_default AND r.is_default AND $1 IS NOT NULL",
+    )
+    .await;
+    assert_eq!(resellers, 3);
+    assert!((38..=42).contains(&customers), "{customers} customers");
+    assert_eq!(defaults, 1);
+}
+
+#[tokio::test]
+async fn every_demo_login_exists_with_an_argon2id_hash() {
+    let app = TestApp::demo().await;
+    for (username, _) in msp_portal::seed::DEMO_LOGINS {
+        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_one(&app.db)
+            .await
+            .unwrap_or_else(|_| panic!("{username} exists"));
+        assert!(hash.starts_with("$argon2id$"), "{username}: {hash}");
+    }
+}
+
+#[tokio::test]
+async fn pass_keys_are_stored_hashed() {
+    let app = TestApp::demo().await;
+    let in_clear = count(
+        &app,
+        "SELECT count(*) FROM customers WHERE pass_key_hash LIKE 'demo-%' AND $1 IS NOT NULL",
+    )
+    .await;
+    let hashed = count(
+        &app,
+        "SELECT count(*) FROM customers WHERE pass_key_hash ~ '^[0-9a-f]{64}$' AND $1 IS NOT NULL",
+    )
+    .await;
+    let all = count(&app, "SELECT count(*) FROM customers WHERE $1 IS NOT NULL").await;
+    assert_eq!(in_clear, 0);
+    assert_eq!(hashed, all);
+}
+
+#[tokio::test]
+async fn seeding_a_database_that_has_data_is_refused() {
+    let app = TestApp::demo().await;
+    let error = msp_portal::seed::seed_demo(&app.db, fixed_now())
+        .await
+        .expect_err("second seed is refused");
+    assert!(error.to_string().contains("already has data"), "{error}");
+}

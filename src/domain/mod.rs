@@ -4,3 +4,4 @@ pub mod licensing;
 pub mod lifecycle;
 pub mod tenancy;
 pub mod units;
+pub mod validation;

@@ -42,3 +42,53 @@ pub async fn record(tx: &mut Tx, entry: Entry<'_>) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+impl<'a> Entry<'a> {
+    /// An entry with no changes, reason or tenant yet; fill in what applies.
+    pub fn new(
+        at: DateTime<Utc>,
+        actor_name: &'a str,
+        action: &'a str,
+        object_kind: &'a str,
+        object_id: String,
+    ) -> Self {
+        Entry {
+            at,
+            actor_user_id: None,
+            actor_name,
+            impersonator_name: None,
+            reseller_id: None,
+            customer_id: None,
+            action,
+            object_kind,
+            object_id,
+            changes: Value::Object(Default::default()),
+            reason: "",
+        }
+    }
+}
+
+/// `{"field": {"before": …, "after": …}}` for the fields whose values differ.
+pub fn diff(fields: &[(&str, Value, Value)]) -> Value {
+    let mut changes = serde_json::Map::new();
+    for (name, before, after) in fields {
+        if before != after {
+            changes.insert(
+                (*name).to_string(),
+                serde_json::json!({"before": before, "after": after}),
+            );
+        }
+    }
+    Value::Object(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_diff_lists_only_changed_fields() {
+        let changes = super::diff(&[("name", json!("A"), json!("A")), ("limit", json!(10), json!(20))]);
+        assert_eq!(changes, json!({"limit": {"before": 10, "after": 20}}));
+    }
+}

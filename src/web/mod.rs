@@ -4,7 +4,9 @@
 pub mod account;
 pub mod dashboard;
 pub mod filters;
+pub mod forms;
 pub mod health;
+pub mod listing;
 pub mod login;
 pub mod portal;
 
@@ -122,4 +124,40 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             vec![item("dashboard", "/dashboard", "Dashboard")]
         }
     }
+}
+
+/// An audit entry for an action of `user`: while logged in as a customer, the real admin is
+/// named as the one who acted.
+pub fn audit_entry<'a>(
+    user: &'a CurrentUser,
+    now: chrono::DateTime<chrono::Utc>,
+    action: &'a str,
+    object_kind: &'a str,
+    object_id: impl ToString,
+) -> crate::store::audit::Entry<'a> {
+    let mut entry = crate::store::audit::Entry::new(now, user.name(), action, object_kind, object_id.to_string());
+    entry.actor_user_id = Some(user.id);
+    let scope = user.scope();
+    entry.reseller_id = scope.reseller_id();
+    entry.customer_id = scope.customer_id();
+    if user.impersonating.is_some() {
+        entry.impersonator_name = Some(user.name());
+    }
+    entry
+}
+
+/// "Are you sure?" before a destructive or weighty action: a page of its own, so it works
+/// without JavaScript; the form posts to `action`.
+#[derive(askama::Template)]
+#[template(path = "components/confirm.html")]
+pub struct ConfirmPage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: String,
+    pub details: Vec<String>,
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub button: String,
+    pub cancel: String,
+    pub danger: bool,
 }

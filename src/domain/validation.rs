@@ -1,0 +1,104 @@
+//! Checks on what people type: addresses, names, numbers. Pure, so forms and the agent API agree.
+
+/// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
+/// (Deliverability is the mail server's business; this catches typos.)
+pub fn is_valid_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.len() <= 253
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+}
+
+/// A comma- or semicolon-separated list of email addresses; each must be valid.
+pub fn parse_email_list(value: &str) -> Result<Vec<String>, String> {
+    let addresses: Vec<String> = value
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    match addresses.iter().find(|a| !is_valid_email(a)) {
+        Some(bad) => Err(format!("\u{201c}{bad}\u{201d} is not an email address.")),
+        None => Ok(addresses),
+    }
+}
+
+/// Text that ends up in a CSV cell: a leading `=`, `+`, `-`, `@`, tab, carriage return or NUL
+/// would make a spreadsheet run it as a formula, so such cells get a leading apostrophe; cells
+/// with separators, quotes or line breaks are quoted.
+pub fn csv_cell(value: &str) -> String {
+    let guarded = match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\0') => format!("'{value}"),
+        _ => value.to_string(),
+    };
+    if guarded.contains([',', '"', '\n', '\r', ';']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for good in ["it@contoso.example", "a.b+c@d.e", "x@sub.domain.example"] {
+            assert!(is_valid_email(good), "{good}");
+        }
+        for bad in [
+            "",
+            "plain",
+            "@contoso.example",
+            "it@",
+            "it@contoso",
+            "it@.example",
+            "it@contoso.",
+            "a b@c.d",
+            "a@b@c.d",
+            "a@b..c",
+            "<a@b.c>",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_lists_accept_commas_and_semicolons_and_name_the_bad_one() {
+        assert_eq!(parse_email_list("a@b.c, d@e.f;g@h.i").map(|v| v.len()), Ok(3));
+        assert_eq!(parse_email_list("  ").map(|v| v.len()), Ok(0));
+        let error = parse_email_list("a@b.c, nope").expect_err("nope is not an address");
+        assert!(error.contains("nope"));
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        let cases = [
+            ("Contoso", "Contoso"),
+            ("=1+1", "'=1+1"),
+            ("+cmd", "'+cmd"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\0x", "'\0x"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("=a,b", "\"'=a,b\""),
+            ("two\nlines", "\"two\nlines\""),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(csv_cell(value), expected, "{value:?}");
+        }
+    }
+}

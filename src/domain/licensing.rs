@@ -144,6 +144,29 @@ pub fn check_mcal(allotted: Option<i64>, used_by_customer: i64, pool_free: i64) 
     }
 }
 
+/// How a bulk limit change sets each selected limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitChange {
+    /// Every selected limit becomes this.
+    Absolute(i64),
+    /// Every selected limit grows by this percentage of itself, rounded up to a whole seat.
+    Percent(i64),
+}
+
+impl LimitChange {
+    /// The new limit for a current one.
+    pub fn apply(self, current: i64) -> i64 {
+        match self {
+            LimitChange::Absolute(limit) => limit,
+            LimitChange::Percent(percent) => {
+                let grown = current * (100 + percent);
+                // Ceiling division that stays exact for whole numbers.
+                (grown + 99).div_euclid(100).max(0)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +246,20 @@ mod tests {
     fn without_an_allotment_the_pool_decides() {
         assert_eq!(check_mcal(None, 40, 1), Ok(()), "the last MCAL of the pool");
         assert_eq!(check_mcal(None, 40, 0), Err(McalRefusal::PoolUsedUp));
+    }
+
+    #[test]
+    fn bulk_changes_set_or_grow_each_limit() {
+        assert_eq!(LimitChange::Absolute(500).apply(120), 500);
+        assert_eq!(LimitChange::Percent(10).apply(120), 132);
+        assert_eq!(
+            LimitChange::Percent(10).apply(101),
+            112,
+            "111.1 rounds up to a whole seat"
+        );
+        assert_eq!(LimitChange::Percent(0).apply(77), 77);
+        assert_eq!(LimitChange::Percent(-50).apply(10), 5);
+        assert_eq!(LimitChange::Percent(-100).apply(10), 0);
     }
 
     #[test]

@@ -1,10 +1,15 @@
-//! Figures for the partner dashboard.
+//! Figures and rows of the partner dashboard: the KPI header and the four tabs.
+//!
+//! Every query is filtered by reseller (the scope's own, or the operator's chosen one) and bounded:
+//! one query for the KPI header and one for the rows of the open tab, whatever the data size.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Tx;
+use crate::paging::{Cursor, Page, Sort};
 
-/// The KPI header: what a reseller (or, for the operator, every reseller) has against its allowances.
+/// The KPI header: what a reseller (or, for the operator, every reseller) has against its allowances,
+/// and how many rows each tab holds.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Kpis {
     pub customers: i64,
@@ -15,36 +20,332 @@ pub struct Kpis {
     pub critical_connectors: i64,
     pub expiring_soon: i64,
     pub exceeding_usage: i64,
+    /// When the engine last brought the figures up to date (None: it has not run yet).
+    pub as_of: Option<DateTime<Utc>>,
 }
 
-/// KPIs of the scope's reseller, or of `reseller_filter` (operator), or of all resellers.
-/// `today` and `window_days` decide what counts as expiring soon.
+/// What a tab's rows are filtered and ordered by.
+#[derive(Debug, Clone)]
+pub struct TabQuery {
+    /// The reseller whose customers are shown; None = every reseller (operator only).
+    pub reseller: Option<i64>,
+    /// Case-insensitive part of a customer's (or connector's) name.
+    pub search: String,
+    pub sort: Sort,
+    pub after: Option<Cursor>,
+    pub today: NaiveDate,
+    pub window_days: i32,
+}
+
+/// The reseller a query is limited to: the scope's own always wins over a filter.
+fn reseller_of(tx: &Tx, filter: Option<i64>) -> Option<i64> {
+    tx.scope().reseller_id().or(filter)
+}
+
+/// `%part%` for ILIKE, with the pattern characters of the search text taken literally.
+fn like_pattern(search: &str) -> String {
+    let escaped = search
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+// The predicates behind each tab, shared by the KPI counts and the tab rows so the two agree.
+const EXPIRING_UNION: &str = "\
+    SELECT c.id AS customer_id, c.reseller_id, c.name, c.email, 'scheduled_deletion' AS kind, c.delete_on AS ends_on, 0 AS kind_order \
+    FROM customers c WHERE c.lifecycle = 'scheduled_for_deletion' AND NOT c.is_default AND ($1::bigint IS NULL OR c.reseller_id = $1) \
+    UNION ALL \
+    SELECT c.id, c.reseller_id, c.name, c.email, 'trial_ending', c.trial_ends_on, 1 \
+    FROM customers c WHERE c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND NOT c.is_default \
+      AND c.trial_ends_on <= $2::date + $3::int AND ($1::bigint IS NULL OR c.reseller_id = $1) \
+    UNION ALL \
+    SELECT c.id, c.reseller_id, c.name, c.email, 'service_expiring', c.service_expires_on, 2 \
+    FROM customers c WHERE c.lifecycle = 'active' AND NOT c.is_default \
+      AND c.service_expires_on <= $2::date + $3::int AND ($1::bigint IS NULL OR c.reseller_id = $1)";
+
+/// KPIs of the scope's reseller, of `reseller_filter` (operator), or of all resellers.
 pub async fn kpis(
     tx: &mut Tx,
     reseller_filter: Option<i64>,
     today: NaiveDate,
     window_days: i32,
 ) -> Result<Kpis, sqlx::Error> {
-    let reseller = tx.scope().reseller_id().or(reseller_filter);
-    sqlx::query_as::<_, Kpis>(
+    let reseller = reseller_of(tx, reseller_filter);
+    let sql = format!(
         "SELECT \
            (SELECT count(*) FROM customers c WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' AND NOT c.is_default) AS customers, \
-           (SELECT coalesce(sum(max_customers), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1)) AS max_customers, \
+           (SELECT coalesce(sum(max_customers), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1) AND NOT r.is_default) AS max_customers, \
            (SELECT count(*) FROM accounts a WHERE ($1::bigint IS NULL OR a.reseller_id = $1)) AS accounts, \
-           (SELECT coalesce(sum(max_accounts), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1)) AS max_accounts, \
+           (SELECT coalesce(sum(max_accounts), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1) AND NOT r.is_default) AS max_accounts, \
            (SELECT count(*) FROM locations l WHERE ($1::bigint IS NULL OR l.reseller_id = $1)) AS locations, \
-           (SELECT count(*) FROM connectors k WHERE ($1::bigint IS NULL OR k.reseller_id = $1) AND k.health = 'critical') AS critical_connectors, \
-           (SELECT count(*) FROM customers c WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND NOT c.is_default AND ( \
-                c.lifecycle = 'scheduled_for_deletion' \
-             OR (c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND c.trial_ends_on <= $2 + $3) \
-             OR (c.lifecycle = 'active' AND c.service_expires_on <= $2 + $3))) AS expiring_soon, \
-           (SELECT count(DISTINCT s.customer_id) FROM seat_limits s WHERE ($1::bigint IS NULL OR s.reseller_id = $1) AND s.seats_used > s.seat_limit) AS exceeding_usage",
-    )
-    .bind(reseller)
-    .bind(today)
-    .bind(window_days)
-    .fetch_one(&mut **tx)
-    .await
+           (SELECT count(*) FROM connectors k JOIN customers c ON c.id = k.customer_id \
+             WHERE ($1::bigint IS NULL OR k.reseller_id = $1) AND k.health = 'critical' AND c.lifecycle <> 'deleted') AS critical_connectors, \
+           (SELECT count(*) FROM ({EXPIRING_UNION}) e) AS expiring_soon, \
+           (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+             WHERE ($1::bigint IS NULL OR s.reseller_id = $1) AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted') AS exceeding_usage, \
+           (SELECT max(last_success_at) FROM engine_steps) AS as_of"
+    );
+    sqlx::query_as::<_, Kpis>(&sql)
+        .bind(reseller)
+        .bind(today)
+        .bind(window_days)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// A sortable column: the SQL expression (a constant, never user input) and its type for the
+/// keyset comparison.
+struct SortColumn {
+    key: &'static str,
+    expr: &'static str,
+    sql_type: &'static str,
+}
+
+fn sort_column(columns: &'static [SortColumn], sort: &Sort) -> &'static SortColumn {
+    columns.iter().find(|c| c.key == sort.key).unwrap_or(&columns[0])
+}
+
+/// `(ORDER BY, keyset WHERE)` for a sort column, the row's unique key and the cursor's parameters.
+fn keyset(column: &SortColumn, row_key: &str, sort: &Sort, key_param: usize, id_param: usize) -> (String, String) {
+    let (dir, op) = if sort.descending { ("DESC", "<") } else { ("ASC", ">") };
+    let order = format!("{} {dir}, {row_key} {dir}", column.expr);
+    let after = format!(
+        "({}, {row_key}) {op} (${key_param}::{}, ${id_param}::bigint)",
+        column.expr, column.sql_type
+    );
+    (order, after)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CriticalRow {
+    pub connector_id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub email: String,
+    pub reseller_name: String,
+    pub connector_name: String,
+    pub kind: String,
+    pub reason: String,
+    pub since: DateTime<Utc>,
+    pub sort_key: String,
+}
+
+pub const CRITICAL_SORTS: &[&str] = &["customer", "connector", "since"];
+const CRITICAL_COLUMNS: &[SortColumn] = &[
+    SortColumn {
+        key: "customer",
+        expr: "lower(c.name)",
+        sql_type: "text",
+    },
+    SortColumn {
+        key: "connector",
+        expr: "lower(k.name)",
+        sql_type: "text",
+    },
+    SortColumn {
+        key: "since",
+        expr: "k.health_since",
+        sql_type: "timestamptz",
+    },
+];
+
+/// Connectors in critical state across the reseller's customers.
+pub async fn critical(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<CriticalRow>, sqlx::Error> {
+    let reseller = reseller_of(tx, query.reseller);
+    let column = sort_column(CRITICAL_COLUMNS, &query.sort);
+    let (order, after) = keyset(column, "k.id", &query.sort, 3, 4);
+    let sql = format!(
+        "SELECT k.id AS connector_id, c.id AS customer_id, c.name AS customer_name, c.email, r.name AS reseller_name, \
+                k.name AS connector_name, k.kind, k.health_reason AS reason, k.health_since AS since, ({expr})::text AS sort_key \
+         FROM connectors k JOIN customers c ON c.id = k.customer_id JOIN resellers r ON r.id = k.reseller_id \
+         WHERE k.health = 'critical' AND c.lifecycle <> 'deleted' AND ($1::bigint IS NULL OR k.reseller_id = $1) \
+           AND (c.name ILIKE $2 OR k.name ILIKE $2) AND ($3::text IS NULL OR {after}) \
+         ORDER BY {order} LIMIT $5",
+        expr = column.expr,
+    );
+    let rows = sqlx::query_as::<_, CriticalRow>(&sql)
+        .bind(reseller)
+        .bind(like_pattern(&query.search))
+        .bind(query.after.as_ref().map(|c| c.key.clone()))
+        .bind(query.after.as_ref().map(|c| c.id))
+        .bind(limit + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Page::of(rows, limit, |r| Cursor {
+        key: r.sort_key.clone(),
+        id: r.connector_id,
+    }))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExpiringRow {
+    pub customer_id: i64,
+    pub name: String,
+    pub email: String,
+    pub reseller_name: String,
+    pub kind: String,
+    pub ends_on: NaiveDate,
+    /// Unique per row (a customer can be both an ending trial and an expiring service).
+    pub row_key: i64,
+    pub sort_key: String,
+}
+
+pub const EXPIRING_SORTS: &[&str] = &["date", "customer", "kind"];
+const EXPIRING_COLUMNS: &[SortColumn] = &[
+    SortColumn {
+        key: "date",
+        expr: "e.ends_on",
+        sql_type: "date",
+    },
+    SortColumn {
+        key: "customer",
+        expr: "lower(e.name)",
+        sql_type: "text",
+    },
+    SortColumn {
+        key: "kind",
+        expr: "e.kind_order",
+        sql_type: "int",
+    },
+];
+
+/// Customers scheduled for deletion, evaluations ending and services expiring within the window.
+pub async fn expiring(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<ExpiringRow>, sqlx::Error> {
+    let reseller = reseller_of(tx, query.reseller);
+    let column = sort_column(EXPIRING_COLUMNS, &query.sort);
+    let row_key = "(e.customer_id * 4 + e.kind_order)";
+    let (order, after) = keyset(column, row_key, &query.sort, 5, 6);
+    let sql = format!(
+        "SELECT e.customer_id, e.name, e.email, r.name AS reseller_name, e.kind, e.ends_on, {row_key} AS row_key, \
+                ({expr})::text AS sort_key \
+         FROM ({EXPIRING_UNION}) e JOIN resellers r ON r.id = e.reseller_id \
+         WHERE e.name ILIKE $4 AND ($5::text IS NULL OR {after}) \
+         ORDER BY {order} LIMIT $7",
+        expr = column.expr,
+    );
+    let rows = sqlx::query_as::<_, ExpiringRow>(&sql)
+        .bind(reseller)
+        .bind(query.today)
+        .bind(query.window_days)
+        .bind(like_pattern(&query.search))
+        .bind(query.after.as_ref().map(|c| c.key.clone()))
+        .bind(query.after.as_ref().map(|c| c.id))
+        .bind(limit + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Page::of(rows, limit, |r| Cursor {
+        key: r.sort_key.clone(),
+        id: r.row_key,
+    }))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExceedingRow {
+    pub customer_id: i64,
+    pub name: String,
+    pub email: String,
+    pub reseller_name: String,
+    pub seat_property: String,
+    pub seats_used: i32,
+    pub seat_limit: i32,
+    pub pending_limit: Option<i32>,
+    pub pending_effective_on: Option<NaiveDate>,
+    pub grace_ends_at: Option<DateTime<Utc>>,
+    pub row_key: i64,
+    pub sort_key: String,
+}
+
+pub const EXCEEDING_SORTS: &[&str] = &["grace", "customer", "overage"];
+const EXCEEDING_COLUMNS: &[SortColumn] = &[
+    SortColumn {
+        key: "grace",
+        expr: "coalesce(s.grace_ends_at, 'infinity'::timestamptz)",
+        sql_type: "timestamptz",
+    },
+    SortColumn {
+        key: "customer",
+        expr: "lower(c.name)",
+        sql_type: "text",
+    },
+    SortColumn {
+        key: "overage",
+        expr: "(s.seats_used - s.seat_limit)",
+        sql_type: "int",
+    },
+];
+
+/// The row key of a seat limit: its customer and property, as one number.
+const SEAT_ROW_KEY: &str = "(s.customer_id * 4 + CASE s.seat_property WHEN 'm365_user' THEN 0 \
+     WHEN 'google_user' THEN 1 WHEN 'salesforce_user' THEN 2 ELSE 3 END)";
+
+/// Seat limits whose usage is over the limit.
+pub async fn exceeding(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<ExceedingRow>, sqlx::Error> {
+    let reseller = reseller_of(tx, query.reseller);
+    let column = sort_column(EXCEEDING_COLUMNS, &query.sort);
+    let (order, after) = keyset(column, SEAT_ROW_KEY, &query.sort, 3, 4);
+    let sql = format!(
+        "SELECT c.id AS customer_id, c.name, c.email, r.name AS reseller_name, s.seat_property, s.seats_used, s.seat_limit, \
+                s.pending_limit, s.pending_effective_on, s.grace_ends_at, {SEAT_ROW_KEY} AS row_key, ({expr})::text AS sort_key \
+         FROM seat_limits s JOIN customers c ON c.id = s.customer_id JOIN resellers r ON r.id = s.reseller_id \
+         WHERE s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted' AND ($1::bigint IS NULL OR s.reseller_id = $1) \
+           AND c.name ILIKE $2 AND ($3::text IS NULL OR {after}) \
+         ORDER BY {order} LIMIT $5",
+        expr = column.expr,
+    );
+    let rows = sqlx::query_as::<_, ExceedingRow>(&sql)
+        .bind(reseller)
+        .bind(like_pattern(&query.search))
+        .bind(query.after.as_ref().map(|c| c.key.clone()))
+        .bind(query.after.as_ref().map(|c| c.id))
+        .bind(limit + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Page::of(rows, limit, |r| Cursor {
+        key: r.sort_key.clone(),
+        id: r.row_key,
+    }))
+}
+
+/// A seat limit not yet exceeded, with the daily seat counts of its recent past.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrendRow {
+    pub customer_id: i64,
+    pub name: String,
+    pub email: String,
+    pub reseller_name: String,
+    pub seat_property: String,
+    pub seats_used: i32,
+    pub seat_limit: i32,
+    pub row_key: i64,
+    /// Seats per day, oldest first, for the last `TREND_DAYS` days that have a figure.
+    pub series: Vec<i64>,
+}
+
+/// How far back the trend looks.
+pub const TREND_DAYS: i32 = 30;
+
+/// Seat limits not yet exceeded, with their recent series, for the forecast. The forecast itself
+/// is `domain::forecast`; the page sorts and pages what it returns.
+pub async fn trends(tx: &mut Tx, reseller_filter: Option<i64>, today: NaiveDate) -> Result<Vec<TrendRow>, sqlx::Error> {
+    let reseller = reseller_of(tx, reseller_filter);
+    let sql = format!(
+        "SELECT c.id AS customer_id, c.name, c.email, r.name AS reseller_name, s.seat_property, s.seats_used, s.seat_limit, \
+                {SEAT_ROW_KEY} AS row_key, \
+                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
+                         FILTER (WHERE u.seats ? s.seat_property), '{{}}') AS series \
+         FROM seat_limits s JOIN customers c ON c.id = s.customer_id JOIN resellers r ON r.id = s.reseller_id \
+         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $2::date - $3::int AND u.day <= $2::date \
+         WHERE s.seats_used <= s.seat_limit AND c.lifecycle = 'active' AND ($1::bigint IS NULL OR s.reseller_id = $1) \
+         GROUP BY c.id, c.name, c.email, r.name, s.customer_id, s.seat_property, s.seats_used, s.seat_limit"
+    );
+    sqlx::query_as::<_, TrendRow>(&sql)
+        .bind(reseller)
+        .bind(today)
+        .bind(TREND_DAYS)
+        .fetch_all(&mut **tx)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,4 +359,15 @@ pub async fn reseller_options(tx: &mut Tx) -> Result<Vec<ResellerOption>, sqlx::
     sqlx::query_as::<_, ResellerOption>("SELECT id, name FROM resellers ORDER BY is_default, lower(name)")
         .fetch_all(&mut **tx)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_text_is_taken_literally() {
+        assert_eq!(like_pattern(" con "), "%con%");
+        assert_eq!(like_pattern("100%_off\\"), "%100\\%\\_off\\\\%");
+    }
 }

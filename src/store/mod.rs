@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod lifecycle;
 pub mod portal;
+pub mod seat_limits;
 pub mod sessions;
 pub mod users;
 
@@ -69,4 +71,11 @@ pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx:
         .execute(&mut *tx)
         .await?;
     Ok(tx)
+}
+
+/// The reseller and customer a scoped query must stay within (None: no limit at that level).
+/// Store functions bind these into their own `WHERE` clauses, so a wrong id finds nothing even
+/// before row-level security has its say.
+pub fn tenant(tx: &Tx) -> (Option<i64>, Option<i64>) {
+    (tx.scope().reseller_id(), tx.scope().customer_id())
 }

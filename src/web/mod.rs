@@ -6,9 +6,11 @@ pub mod dashboard;
 pub mod filters;
 pub mod forms;
 pub mod health;
+pub mod lifecycle;
 pub mod listing;
 pub mod login;
 pub mod portal;
+pub mod seat_limits;
 
 use askama::Template;
 use axum::Router;
@@ -29,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(account::routes())
         .merge(dashboard::routes())
+        .merge(lifecycle::routes())
+        .merge(seat_limits::routes())
         .merge(portal::routes())
         .merge(health::routes())
 }

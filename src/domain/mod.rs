@@ -3,6 +3,7 @@
 pub mod forecast;
 pub mod licensing;
 pub mod lifecycle;
+pub mod sla;
 pub mod tenancy;
 pub mod units;
 pub mod validation;

@@ -48,6 +48,26 @@ pub fn csv_cell(value: &str) -> String {
     }
 }
 
+/// A non-negative amount with at most two decimals ("1500", "1500.5", "1500.50"), returned in a
+/// canonical form PostgreSQL's numeric accepts. Never floating point.
+pub fn parse_amount(value: &str) -> Option<String> {
+    let value = value.trim();
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let ok = !whole.is_empty()
+        && whole.len() <= 12
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.len() <= 2
+        && fraction.chars().all(|c| c.is_ascii_digit())
+        && !(value.contains('.') && fraction.is_empty());
+    ok.then(|| {
+        if fraction.is_empty() {
+            whole.to_string()
+        } else {
+            format!("{whole}.{fraction}")
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +100,16 @@ mod tests {
         assert_eq!(parse_email_list("  ").map(|v| v.len()), Ok(0));
         let error = parse_email_list("a@b.c, nope").expect_err("nope is not an address");
         assert!(error.contains("nope"));
+    }
+
+    #[test]
+    fn amounts_are_non_negative_with_at_most_two_decimals() {
+        assert_eq!(parse_amount(" 1500 "), Some("1500".into()));
+        assert_eq!(parse_amount("1500.5"), Some("1500.5".into()));
+        assert_eq!(parse_amount("0.25"), Some("0.25".into()));
+        for bad in ["", "-1", "1.234", "1,5", "abc", "1.", ".5", "1e3", "9999999999999"] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! into every function's own `WHERE reseller_id = …` filters.
 
 pub mod audit;
+pub mod customer_details;
 pub mod dashboard;
 pub mod lifecycle;
 pub mod portal;

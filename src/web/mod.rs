@@ -2,6 +2,8 @@
 //! `tests/it/`). `routes` is the list every page is reachable from.
 
 pub mod account;
+pub mod charts;
+pub mod customer_details;
 pub mod dashboard;
 pub mod filters;
 pub mod forms;
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(account::routes())
         .merge(dashboard::routes())
+        .merge(customer_details::routes())
         .merge(lifecycle::routes())
         .merge(seat_limits::routes())
         .merge(portal::routes())

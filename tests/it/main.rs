@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod customer_details;
 mod dashboard;
 mod health;
 mod login;

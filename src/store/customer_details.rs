@@ -1,0 +1,465 @@
+//! Everything the customer details page shows: account, service plan, 90 days of usage, contacts,
+//! and the SLA figures (jobs, alerts, data sources), all aggregated in SQL over indexed columns.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Tx, tenant};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerDetail {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub reseller_name: String,
+    pub is_default: bool,
+    pub name: String,
+    pub legal_name: String,
+    pub email: String,
+    pub address: String,
+    pub city: String,
+    pub phone: String,
+    pub activated: bool,
+    pub lifecycle: String,
+    pub delete_on: Option<NaiveDate>,
+    pub tenant_type: String,
+    pub trial_ends_on: Option<NaiveDate>,
+    pub service_plan_id: Option<i64>,
+    pub plan_name: Option<String>,
+    pub edition: Option<String>,
+    pub storage_region: String,
+    pub service_expires_on: Option<NaiveDate>,
+    pub credit_quota: Option<String>,
+    pub credit_quota_effective_on: Option<NaiveDate>,
+    pub pending_credit_quota: Option<String>,
+    pub pending_credit_quota_on: Option<NaiveDate>,
+    pub mcals_allotted: Option<i32>,
+    pub max_clients: Option<i32>,
+    pub clients: i64,
+    pub used_space_bytes: i64,
+    pub space_quota_bytes: Option<i64>,
+    pub backups_blocked_reason: Option<String>,
+}
+
+/// The customer if it is the caller's and not deleted.
+pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
+    let (reseller, customer) = tenant(tx);
+    sqlx::query_as::<_, CustomerDetail>(
+        "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.is_default, c.name, c.legal_name, c.email, c.address, \
+                c.city, c.phone, c.activated, c.lifecycle, c.delete_on, c.tenant_type, c.trial_ends_on, c.service_plan_id, \
+                p.name AS plan_name, p.edition, c.storage_region, c.service_expires_on, c.credit_quota::text AS credit_quota, \
+                c.credit_quota_effective_on, c.pending_credit_quota::text AS pending_credit_quota, c.pending_credit_quota_on, \
+                c.mcals_allotted, c.max_clients, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+                c.used_space_bytes, c.space_quota_bytes, c.backups_blocked_reason \
+         FROM customers c JOIN resellers r ON r.id = c.reseller_id LEFT JOIN service_plans p ON p.id = c.service_plan_id \
+         WHERE c.id = $1 AND c.lifecycle <> 'deleted' \
+           AND ($2::bigint IS NULL OR c.reseller_id = $2) AND ($3::bigint IS NULL OR c.id = $3)",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(customer)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UsageDay {
+    pub day: NaiveDate,
+    pub credits: f64,
+    pub storage_bytes: i64,
+}
+
+/// Daily credits and storage from `from` to `to` inclusive; days without a row are absent.
+pub async fn usage(
+    tx: &mut Tx,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<UsageDay>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    // Credits are summed as numeric and only turned into float for drawing.
+    sqlx::query_as::<_, UsageDay>(
+        "SELECT day, credits_consumed::float8 AS credits, storage_bytes FROM usage_daily \
+         WHERE customer_id = $1 AND day BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR reseller_id = $4) ORDER BY day",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Credits consumed from `from` to `to`, summed exactly.
+pub async fn credits_total(
+    tx: &mut Tx,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<String, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(credits_consumed), 0)::text FROM usage_daily \
+         WHERE customer_id = $1 AND day BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR reseller_id = $4)",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .bind(reseller)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+}
+
+pub async fn contacts(tx: &mut Tx, customer_id: i64) -> Result<Vec<Contact>, sqlx::Error> {
+    let (reseller, customer) = tenant(tx);
+    sqlx::query_as::<_, Contact>(
+        "SELECT id, name, email, phone FROM contacts WHERE customer_id = $1 \
+           AND ($2::bigint IS NULL OR reseller_id = $2) AND ($3::bigint IS NULL OR customer_id = $3) \
+         ORDER BY lower(name), id",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(customer)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn contact(tx: &mut Tx, customer_id: i64, contact_id: i64) -> Result<Option<Contact>, sqlx::Error> {
+    let (reseller, customer) = tenant(tx);
+    sqlx::query_as::<_, Contact>(
+        "SELECT id, name, email, phone FROM contacts WHERE id = $1 AND customer_id = $2 \
+           AND ($3::bigint IS NULL OR reseller_id = $3) AND ($4::bigint IS NULL OR customer_id = $4)",
+    )
+    .bind(contact_id)
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(customer)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub struct ContactFields<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+}
+
+pub async fn add_contact(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    fields: &ContactFields<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO contacts (reseller_id, customer_id, name, email, phone) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(fields.name)
+    .bind(fields.email)
+    .bind(fields.phone)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn update_contact(
+    tx: &mut Tx,
+    customer_id: i64,
+    contact_id: i64,
+    fields: &ContactFields<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (reseller, customer) = tenant(tx);
+    let done = sqlx::query(
+        "UPDATE contacts SET name = $3, email = $4, phone = $5 WHERE id = $1 AND customer_id = $2 \
+           AND ($6::bigint IS NULL OR reseller_id = $6) AND ($7::bigint IS NULL OR customer_id = $7)",
+    )
+    .bind(contact_id)
+    .bind(customer_id)
+    .bind(fields.name)
+    .bind(fields.email)
+    .bind(fields.phone)
+    .bind(reseller)
+    .bind(customer)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_contact(tx: &mut Tx, customer_id: i64, contact_id: i64) -> Result<bool, sqlx::Error> {
+    let (reseller, customer) = tenant(tx);
+    let done = sqlx::query(
+        "DELETE FROM contacts WHERE id = $1 AND customer_id = $2 \
+           AND ($3::bigint IS NULL OR reseller_id = $3) AND ($4::bigint IS NULL OR customer_id = $4)",
+    )
+    .bind(contact_id)
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(customer)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The account fields the details page edits (the name is fixed after creation).
+pub struct AccountFields<'a> {
+    pub legal_name: &'a str,
+    pub email: &'a str,
+    pub address: &'a str,
+    pub city: &'a str,
+    pub phone: &'a str,
+}
+
+pub async fn update_account(tx: &mut Tx, customer_id: i64, fields: &AccountFields<'_>) -> Result<bool, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    let done = sqlx::query(
+        "UPDATE customers SET legal_name = $2, email = $3, address = $4, city = $5, phone = $6 \
+         WHERE id = $1 AND lifecycle <> 'deleted' AND ($7::bigint IS NULL OR reseller_id = $7)",
+    )
+    .bind(customer_id)
+    .bind(fields.legal_name)
+    .bind(fields.email)
+    .bind(fields.address)
+    .bind(fields.city)
+    .bind(fields.phone)
+    .bind(reseller)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The service plan fields. A credit quota whose effective date lies ahead is stored as pending
+/// and takes effect on that date (the engine applies it); otherwise it applies at once.
+pub struct ServicePlanFields {
+    pub service_plan_id: i64,
+    pub storage_region: String,
+    pub evaluation: bool,
+    pub trial_ends_on: Option<NaiveDate>,
+    pub service_expires_on: Option<NaiveDate>,
+    pub credit_quota: Option<String>,
+    pub credit_quota_effective_on: Option<NaiveDate>,
+    pub today: NaiveDate,
+}
+
+pub async fn update_service_plan(
+    tx: &mut Tx,
+    customer_id: i64,
+    fields: &ServicePlanFields,
+) -> Result<bool, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    let done = sqlx::query(
+        "UPDATE customers SET service_plan_id = $2, storage_region = $3, \
+                tenant_type = CASE WHEN $4 THEN 'evaluation' ELSE 'commercial' END, \
+                trial_ends_on = CASE WHEN $4 THEN $5 ELSE NULL END, service_expires_on = $6, \
+                credit_quota = CASE WHEN $7::numeric IS NULL OR $8::date <= $9 THEN $7::numeric ELSE credit_quota END, \
+                credit_quota_effective_on = CASE WHEN $7::numeric IS NULL OR $8::date <= $9 THEN $8 ELSE credit_quota_effective_on END, \
+                pending_credit_quota = CASE WHEN $7::numeric IS NOT NULL AND $8::date > $9 THEN $7::numeric END, \
+                pending_credit_quota_on = CASE WHEN $7::numeric IS NOT NULL AND $8::date > $9 THEN $8 END \
+         WHERE id = $1 AND lifecycle <> 'deleted' AND ($10::bigint IS NULL OR reseller_id = $10) \
+           AND EXISTS (SELECT 1 FROM service_plans p WHERE p.id = $2)",
+    )
+    .bind(customer_id)
+    .bind(fields.service_plan_id)
+    .bind(&fields.storage_region)
+    .bind(fields.evaluation)
+    .bind(fields.trial_ends_on)
+    .bind(fields.service_expires_on)
+    .bind(fields.credit_quota.as_deref())
+    .bind(fields.credit_quota_effective_on)
+    .bind(fields.today)
+    .bind(reseller)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlanChoice {
+    pub id: i64,
+    pub name: String,
+    pub edition: String,
+    pub is_evaluation: bool,
+}
+
+pub async fn plans(tx: &mut Tx) -> Result<Vec<PlanChoice>, sqlx::Error> {
+    sqlx::query_as::<_, PlanChoice>(
+        "SELECT id, name, edition, is_evaluation FROM service_plans ORDER BY monthly_credits, name",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+// ---- SLA -------------------------------------------------------------------------------------------
+
+/// Jobs of one day by outcome.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct JobDay {
+    pub day: NaiveDate,
+    pub succeeded: i64,
+    pub warnings: i64,
+    pub failed: i64,
+    pub running: i64,
+}
+
+/// Backup (or restore) jobs per day that started in `[from, to)`.
+pub async fn job_days(
+    tx: &mut Tx,
+    customer_id: i64,
+    restores: bool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<JobDay>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    let table = if restores { "restore_jobs" } else { "backup_jobs" };
+    let sql = format!(
+        "SELECT (started_at AT TIME ZONE 'UTC')::date AS day, \
+                count(*) FILTER (WHERE status = 'succeeded') AS succeeded, \
+                count(*) FILTER (WHERE status = 'warning') AS warnings, \
+                count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed, \
+                count(*) FILTER (WHERE status = 'running') AS running \
+         FROM {table} WHERE customer_id = $1 AND started_at >= $2 AND started_at < $3 \
+           AND ($4::bigint IS NULL OR reseller_id = $4) \
+         GROUP BY 1 ORDER BY 1"
+    );
+    sqlx::query_as::<_, JobDay>(&sql)
+        .bind(customer_id)
+        .bind(from)
+        .bind(to)
+        .bind(reseller)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertCount {
+    pub severity: String,
+    pub open: i64,
+    pub resolved: i64,
+}
+
+/// Open alerts (whenever raised) and alerts resolved since `from`, by severity.
+pub async fn alert_counts(tx: &mut Tx, customer_id: i64, from: DateTime<Utc>) -> Result<Vec<AlertCount>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    sqlx::query_as::<_, AlertCount>(
+        "SELECT s.severity, count(a.id) FILTER (WHERE a.resolved_at IS NULL) AS open, \
+                count(a.id) FILTER (WHERE a.resolved_at >= $2) AS resolved \
+         FROM unnest(ARRAY['critical', 'warning', 'info']) WITH ORDINALITY AS s(severity, position) \
+         LEFT JOIN alerts a ON a.severity = s.severity AND a.customer_id = $1 AND ($3::bigint IS NULL OR a.reseller_id = $3) \
+         GROUP BY s.severity, s.position ORDER BY s.position",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertRow {
+    pub severity: String,
+    pub kind: String,
+    pub message: String,
+    pub raised_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+pub async fn latest_alerts(tx: &mut Tx, customer_id: i64, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    sqlx::query_as::<_, AlertRow>(
+        "SELECT severity, kind, message, raised_at, resolved_at FROM alerts \
+         WHERE customer_id = $1 AND ($2::bigint IS NULL OR reseller_id = $2) ORDER BY raised_at DESC, id DESC LIMIT $3",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// A data source: a connector (backup set) or a client machine.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SourceRow {
+    pub source_type: String,
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub health: String,
+    pub health_reason: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_restore_at: Option<DateTime<Utc>>,
+    pub last_restore_status: Option<String>,
+}
+
+pub async fn sources(tx: &mut Tx, customer_id: i64) -> Result<Vec<SourceRow>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    sqlx::query_as::<_, SourceRow>(
+        "SELECT 'connector' AS source_type, id, name, kind, health, health_reason, last_success_at, last_restore_at, \
+                last_restore_status \
+         FROM connectors WHERE customer_id = $1 AND ($2::bigint IS NULL OR reseller_id = $2) \
+         UNION ALL \
+         SELECT 'client', k.id, coalesce(nullif(k.hostname, ''), k.client_key), 'client', k.health, k.health_reason, \
+                k.last_success_at, r.started_at, r.status \
+         FROM clients k LEFT JOIN LATERAL ( \
+             SELECT started_at, status FROM restore_jobs j WHERE j.customer_id = k.customer_id AND j.client_id = k.id \
+             ORDER BY started_at DESC LIMIT 1) r ON true \
+         WHERE k.customer_id = $1 AND ($2::bigint IS NULL OR k.reseller_id = $2)",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Hours without a successful backup after which a source counts as stale.
+pub async fn stale_hours(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT stale_warning_hours::bigint FROM server_settings WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// One week of the SLA trend: job outcomes, sources with a good backup that week, critical alerts raised.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrendWeek {
+    pub weeks_ago: i32,
+    pub succeeded: i64,
+    pub warnings: i64,
+    pub failed: i64,
+    pub sources_ok: i64,
+    pub critical_alerts: i64,
+}
+
+/// The last `weeks` weeks ending at `now`, oldest first.
+pub async fn sla_trend(
+    tx: &mut Tx,
+    customer_id: i64,
+    now: DateTime<Utc>,
+    weeks: i32,
+) -> Result<Vec<TrendWeek>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    sqlx::query_as::<_, TrendWeek>(
+        "SELECT w.weeks_ago, \
+                count(j.id) FILTER (WHERE j.status = 'succeeded') AS succeeded, \
+                count(j.id) FILTER (WHERE j.status = 'warning') AS warnings, \
+                count(j.id) FILTER (WHERE j.status IN ('failed', 'refused')) AS failed, \
+                count(DISTINCT coalesce(j.connector_id, -j.client_id)) FILTER (WHERE j.status IN ('succeeded', 'warning')) AS sources_ok, \
+                (SELECT count(*) FROM alerts a WHERE a.customer_id = $1 AND a.severity = 'critical' \
+                   AND a.raised_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
+                   AND a.raised_at < $2 - make_interval(days => 7 * w.weeks_ago)) AS critical_alerts \
+         FROM generate_series(0, $3 - 1) AS w(weeks_ago) \
+         LEFT JOIN backup_jobs j ON j.customer_id = $1 AND ($4::bigint IS NULL OR j.reseller_id = $4) \
+              AND j.started_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
+              AND j.started_at < $2 - make_interval(days => 7 * w.weeks_ago) \
+         GROUP BY w.weeks_ago ORDER BY w.weeks_ago DESC",
+    )
+    .bind(customer_id)
+    .bind(now)
+    .bind(weeks)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}

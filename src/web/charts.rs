@@ -1,0 +1,270 @@
+//! Bar charts drawn on the server as inline SVG: axes, labels and a hover title per bar, no
+//! JavaScript. The geometry is worked out here; `templates/components/bar_chart.html` draws it.
+
+use askama::Template;
+
+/// One coloured part of a bar (a stacked bar has several).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub value: f64,
+    /// CSS class giving the colour: `seg-ok`, `seg-warning`, `seg-failed`, `seg-primary`.
+    pub class: &'static str,
+}
+
+/// One bar: its label (a day) and its segments, bottom first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub segments: Vec<Segment>,
+    /// The hover text.
+    pub title: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    pub class: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnBar {
+    pub rects: Vec<Rect>,
+    pub title: String,
+    /// The whole bar's box, for the hover target.
+    pub hit: Rect,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub position: f64,
+    pub label: String,
+}
+
+#[derive(Template, Debug, Clone)]
+#[template(path = "components/bar_chart.html")]
+pub struct BarChart {
+    pub id: String,
+    pub description: String,
+    pub width: f64,
+    pub height: f64,
+    pub plot_left: f64,
+    pub plot_bottom: f64,
+    pub plot_right: f64,
+    pub bars: Vec<DrawnBar>,
+    pub y_ticks: Vec<Tick>,
+    pub x_ticks: Vec<Tick>,
+    pub empty: bool,
+}
+
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 220.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 28.0;
+
+/// A rounded-up "nice" top for the y axis: 1, 2 or 5 times a power of ten.
+pub fn nice_max(max: f64) -> f64 {
+    if max <= 0.0 || !max.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|step| step * magnitude)
+        .find(|top| *top >= max)
+        .unwrap_or(max)
+}
+
+impl BarChart {
+    /// Lays out `bars`; `format_value` writes the y-axis labels.
+    pub fn new(id: &str, description: &str, bars: Vec<Bar>, format_value: impl Fn(f64) -> String) -> BarChart {
+        let plot_width = WIDTH - LEFT - RIGHT;
+        let plot_height = HEIGHT - TOP - BOTTOM;
+        let plot_bottom = HEIGHT - BOTTOM;
+        let max = bars
+            .iter()
+            .map(|b| b.segments.iter().map(|s| s.value.max(0.0)).sum::<f64>())
+            .fold(0.0, f64::max);
+        let top = nice_max(max);
+        let slot = if bars.is_empty() {
+            plot_width
+        } else {
+            plot_width / bars.len() as f64
+        };
+        let bar_width = (slot * 0.8).max(1.0);
+        let drawn = bars
+            .iter()
+            .enumerate()
+            .map(|(i, bar)| {
+                let x = LEFT + i as f64 * slot + (slot - bar_width) / 2.0;
+                let mut y = plot_bottom;
+                let rects = bar
+                    .segments
+                    .iter()
+                    .filter(|s| s.value > 0.0)
+                    .map(|s| {
+                        let height = s.value / top * plot_height;
+                        y -= height;
+                        Rect {
+                            x,
+                            y,
+                            width: bar_width,
+                            height,
+                            class: s.class,
+                        }
+                    })
+                    .collect();
+                let hit = Rect {
+                    x: LEFT + i as f64 * slot,
+                    y: TOP,
+                    width: slot,
+                    height: plot_height,
+                    class: "hit",
+                };
+                DrawnBar {
+                    rects,
+                    title: bar.title.clone(),
+                    hit,
+                }
+            })
+            .collect();
+        let y_ticks = [0.0, 0.5, 1.0]
+            .iter()
+            .map(|f| Tick {
+                position: plot_bottom - f * plot_height,
+                label: format_value(top * f),
+            })
+            .collect();
+        let x_ticks = match bars.len() {
+            0 => vec![],
+            1 => vec![Tick {
+                position: LEFT + slot / 2.0,
+                label: bars[0].label.clone(),
+            }],
+            n => [0, n / 2, n - 1]
+                .iter()
+                .map(|&i| Tick {
+                    position: LEFT + i as f64 * slot + slot / 2.0,
+                    label: bars[i].label.clone(),
+                })
+                .collect(),
+        };
+        BarChart {
+            id: id.to_string(),
+            description: description.to_string(),
+            width: WIDTH,
+            height: HEIGHT,
+            plot_left: LEFT,
+            plot_bottom,
+            plot_right: WIDTH - RIGHT,
+            empty: bars.is_empty(),
+            bars: drawn,
+            y_ticks,
+            x_ticks,
+        }
+    }
+
+    /// The SVG markup (escaped by askama) to place in a page with `|safe`.
+    pub fn svg(&self) -> String {
+        self.render().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bars(values: &[f64]) -> Vec<Bar> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Bar {
+                label: format!("d{i}"),
+                segments: vec![Segment {
+                    value: *v,
+                    class: "seg-primary",
+                }],
+                title: format!("d{i}: {v}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_axis_top_is_a_round_number_at_or_above_the_largest_bar() {
+        assert_eq!(nice_max(0.0), 1.0);
+        assert_eq!(nice_max(7.0), 10.0);
+        assert_eq!(nice_max(10.0), 10.0);
+        assert_eq!(nice_max(11.0), 20.0);
+        assert_eq!(nice_max(420.0), 500.0);
+    }
+
+    #[test]
+    fn no_points_draw_an_empty_chart_with_axes() {
+        let chart = BarChart::new("c", "nothing", vec![], |v| v.to_string());
+        assert!(chart.empty && chart.bars.is_empty() && chart.x_ticks.is_empty());
+        let svg = chart.svg();
+        assert!(svg.contains("<svg") && svg.contains("No data"));
+    }
+
+    #[test]
+    fn one_point_fills_one_bar_and_labels_it() {
+        let chart = BarChart::new("c", "one", bars(&[5.0]), |v| v.to_string());
+        assert_eq!(chart.bars.len(), 1);
+        assert_eq!(chart.x_ticks.len(), 1);
+        let rect = &chart.bars[0].rects[0];
+        assert!(
+            (rect.y + rect.height - chart.plot_bottom).abs() < 1e-9,
+            "bars stand on the axis"
+        );
+    }
+
+    #[test]
+    fn ninety_points_fit_the_plot_and_keep_their_titles() {
+        let values: Vec<f64> = (0..90).map(f64::from).collect();
+        let chart = BarChart::new("c", "ninety", bars(&values), |v| v.to_string());
+        assert_eq!(chart.bars.len(), 90);
+        let last = chart.bars[89].rects[0].clone();
+        assert!(last.x + last.width <= chart.plot_right + 1e-9);
+        assert!(last.y >= 0.0);
+        let svg = chart.svg();
+        assert_eq!(svg.matches("</title>").count(), 91, "one per bar and the chart's own");
+        assert!(svg.contains("d89: 89"));
+    }
+
+    #[test]
+    fn stacked_segments_sit_on_each_other() {
+        let bar = Bar {
+            label: "x".into(),
+            segments: vec![
+                Segment {
+                    value: 2.0,
+                    class: "seg-ok",
+                },
+                Segment {
+                    value: 1.0,
+                    class: "seg-failed",
+                },
+            ],
+            title: "x".into(),
+        };
+        let chart = BarChart::new("c", "stack", vec![bar], |v| v.to_string());
+        let rects = &chart.bars[0].rects;
+        assert_eq!(rects.len(), 2);
+        assert!((rects[1].y + rects[1].height - rects[0].y).abs() < 1e-9);
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        let mut b = bars(&[1.0]);
+        b[0].title = "<script>".into();
+        assert!(
+            !BarChart::new("c", "<b>", b, |v| v.to_string())
+                .svg()
+                .contains("<script>")
+        );
+    }
+}

@@ -181,6 +181,7 @@ CREATE TABLE clients (
     status                text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'online', 'offline', 'disabled')),
     health                text NOT NULL DEFAULT 'healthy' CHECK (health IN ('healthy', 'warning', 'critical')),
     health_reason         text NOT NULL DEFAULT '',
+    health_since          timestamptz,
     last_seen_at          timestamptz,
     last_success_at       timestamptz,
     used_space_bytes      bigint NOT NULL DEFAULT 0 CHECK (used_space_bytes >= 0),

@@ -38,6 +38,10 @@ pub struct ServeConfig {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Seconds between two ticks of the background engine; 0 turns the engine off in this instance.
+    #[arg(long, env = "ENGINE_TICK_SECONDS", default_value_t = 60)]
+    pub engine_tick_seconds: u64,
+
     /// Seed the demo dataset when the database has no resellers yet.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,

@@ -33,6 +33,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Scale::Demo)]
         scale: Scale,
     },
+    /// Run one engine tick now (or as if it were `--at`), then exit.
+    Recompute {
+        /// The instant to compute for, RFC 3339 (e.g. 2026-12-01T00:00:00Z). Default: now.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Set a user's password (for example to recover the operator account).
     User {
         /// The username.
@@ -78,6 +84,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let owner = db::prepare(&cli.database).await?;
             seed::seed_demo(&owner, clock.now()).await?;
             print_demo_logins();
+            Ok(())
+        }
+        Some(Command::Recompute { at }) => {
+            let at = match at {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                    .map_err(|e| anyhow::anyhow!("--at must be an RFC 3339 time such as 2026-12-01T00:00:00Z ({e})"))?
+                    .with_timezone(&chrono::Utc),
+                None => clock.now(),
+            };
+            let owner = db::prepare(&cli.database).await?;
+            let outcome = msp_portal::jobs::Engine::new(owner, clock).tick_at(at).await?;
+            match outcome {
+                msp_portal::jobs::TickOutcome::NotLeader => {
+                    println!("Another instance is running a tick; nothing done.")
+                }
+                msp_portal::jobs::TickOutcome::Ran(steps) => {
+                    for step in steps {
+                        match step.error {
+                            Some(error) => println!("{:<18} failed: {error}", step.step),
+                            None => println!("{:<18} {} changed", step.step, step.changed),
+                        }
+                    }
+                }
+            }
             Ok(())
         }
         Some(Command::User { username, password }) => {
@@ -127,8 +157,16 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
         tracing::info!("seeded the demo dataset");
         print_demo_logins();
     }
-    owner.close().await;
     let pool = db::app_pool(&database).await?;
+    let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
+    let engine = if config.engine_tick_seconds > 0 {
+        let engine = msp_portal::jobs::Engine::new(owner.clone(), clock.clone());
+        let every = std::time::Duration::from_secs(config.engine_tick_seconds);
+        Some(tokio::spawn(engine.run(every, engine_stopped)))
+    } else {
+        owner.close().await;
+        None
+    };
     let state = AppState::new(pool.clone(), clock, config.web());
     let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
         anyhow::anyhow!(
@@ -141,6 +179,12 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
     axum::serve(listener, build_router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The engine finishes the step it is in (committed or rolled back as a whole), then stops.
+    let _ = stop_engine.send(true);
+    if let Some(engine) = engine {
+        let _ = engine.await;
+    }
+    owner.close().await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())

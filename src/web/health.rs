@@ -14,8 +14,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn show_health(State(db): State<PgPool>) -> impl IntoResponse {
-    match sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&db).await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"}))),
+    // The engine's last successful step tells whether the background work is keeping up.
+    match crate::jobs::last_success(&db).await {
+        Ok(engine) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "database": "ok", "engine_last_success": engine})),
+        ),
         Err(error) => {
             tracing::warn!(error = %error, "health check cannot reach the database");
             (

@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod customer_details;
 mod dashboard;
+mod engine;
 mod health;
 mod login;
 mod migrations;

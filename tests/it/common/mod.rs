@@ -257,6 +257,11 @@ impl TestApp {
         client
     }
 
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use msp_portal::clock::Clock;
+        self.clock.now()
+    }
+
     /// Id of the demo customer named `name`.
     pub async fn customer_id(&self, name: &str) -> i64 {
         sqlx::query_scalar("SELECT id FROM customers WHERE name = $1")

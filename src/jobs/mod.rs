@@ -1,0 +1,190 @@
+//! The background engine: every tick it brings the database up to date for the clock's "now" —
+//! scheduled limits and quotas, seat grace periods, expirations and deletions, MAU roll-ups, stale
+//! data sources, early-warning thresholds — raising and resolving alerts as states change.
+//!
+//! Each step is a handful of set-based statements over all tenants in a transaction of its own; a
+//! step that fails is logged and retried next tick without stopping the others. Steps are
+//! idempotent: a second tick at the same instant changes nothing. Several app instances may run
+//! the engine; an advisory lock lets one of them do each tick's work.
+
+mod steps;
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+
+/// The advisory lock key that elects the tick's leader ("msp-engine" as a number).
+const LEADER_LOCK: i64 = 0x006d_7370_5f65_6e67;
+
+/// Reasons the engine writes, so it recognises (and only ever clears) the states it set itself.
+pub const GRACE_ENDED_REASON: &str =
+    "Seat limit exceeded and its grace period has ended: new backups fail until usage is back under the limit.";
+pub const STALE_REASON_PREFIX: &str = "No successful backup in the last";
+
+/// One step's outcome in a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    pub step: &'static str,
+    /// Rows changed (0 on a tick with nothing to do).
+    pub changed: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Another instance holds the lock and does this tick's work.
+    NotLeader,
+    Ran(Vec<StepReport>),
+}
+
+impl TickOutcome {
+    /// Rows changed by all steps together.
+    pub fn changed(&self) -> u64 {
+        match self {
+            TickOutcome::NotLeader => 0,
+            TickOutcome::Ran(steps) => steps.iter().map(|s| s.changed).sum(),
+        }
+    }
+
+    pub fn failed_steps(&self) -> Vec<&'static str> {
+        match self {
+            TickOutcome::NotLeader => vec![],
+            TickOutcome::Ran(steps) => steps.iter().filter(|s| s.error.is_some()).map(|s| s.step).collect(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    /// The owner's pool: the engine works across all tenants, outside row-level security.
+    db: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    pub fn new(db: PgPool, clock: Arc<dyn Clock>) -> Engine {
+        Engine { db, clock }
+    }
+
+    /// One tick at the clock's now.
+    pub async fn tick(&self) -> Result<TickOutcome, sqlx::Error> {
+        self.tick_at(self.clock.now()).await
+    }
+
+    /// One tick as if it were `now`: the steps in order, if this instance wins the lock.
+    pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<TickOutcome, sqlx::Error> {
+        let mut leader = self.db.acquire().await?;
+        let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut *leader)
+            .await?;
+        if !won {
+            return Ok(TickOutcome::NotLeader);
+        }
+        let started = Instant::now();
+        let mut reports = Vec::new();
+        for step in steps::STEPS {
+            reports.push(self.run_step(step, now).await);
+        }
+        let _: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut *leader)
+            .await?;
+        let changed: u64 = reports.iter().map(|r| r.changed).sum();
+        tracing::info!(
+            at = %now,
+            changed,
+            failed = reports.iter().filter(|r| r.error.is_some()).count(),
+            millis = started.elapsed().as_millis() as u64,
+            "engine tick"
+        );
+        Ok(TickOutcome::Ran(reports))
+    }
+
+    async fn run_step(&self, step: &steps::Step, now: DateTime<Utc>) -> StepReport {
+        let started = Instant::now();
+        let result = async {
+            let mut tx = self.db.begin().await?;
+            let changed = (step.run)(&mut tx, now).await?;
+            sqlx::query(
+                "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
+                 VALUES ($1, $2, $2, $3, $4, '') \
+                 ON CONFLICT (step) DO UPDATE SET last_started_at = $2, last_success_at = $2, last_duration_ms = $3, \
+                     last_changed = $4, last_error = ''",
+            )
+            .bind(step.name)
+            .bind(now)
+            .bind(i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX))
+            .bind(i32::try_from(changed).unwrap_or(i32::MAX))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(changed)
+        }
+        .await;
+        match result {
+            Ok(changed) => {
+                if changed > 0 {
+                    tracing::info!(step = step.name, changed, "engine step changed rows");
+                }
+                StepReport {
+                    step: step.name,
+                    changed,
+                    error: None,
+                }
+            }
+            Err(error) => {
+                tracing::error!(step = step.name, error = %error, "engine step failed; it runs again next tick");
+                // Record the failure outside the rolled-back transaction, best effort.
+                let _ = sqlx::query(
+                    "INSERT INTO engine_steps (step, last_started_at, last_error) VALUES ($1, $2, $3) \
+                     ON CONFLICT (step) DO UPDATE SET last_started_at = $2, last_error = $3",
+                )
+                .bind(step.name)
+                .bind(now)
+                .bind(error.to_string())
+                .execute(&self.db)
+                .await;
+                StepReport {
+                    step: step.name,
+                    changed: 0,
+                    error: Some(error.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Ticks every `every` until `shutdown` turns true; a tick in progress finishes first (each
+    /// step commits or rolls back as a whole).
+    pub async fn run(self, every: StdDuration, mut shutdown: watch::Receiver<bool>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    if let Err(error) = self.tick().await {
+                        tracing::warn!(error = %error, "engine tick could not start; trying again next tick");
+                    }
+                }
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        tracing::info!("engine stopped");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// When the engine last completed a step successfully, for `/healthz` and the pages' "as of".
+pub async fn last_success(db: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max(last_success_at) FROM engine_steps")
+        .fetch_one(db)
+        .await
+}

@@ -1,0 +1,490 @@
+//! The engine's steps, in the order a tick runs them. Each is set-based SQL over all tenants,
+//! guarded so that rows already in the wanted state are left alone (a second run changes nothing).
+//! `$1` is always the tick's instant; dates are its UTC day.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use super::{GRACE_ENDED_REASON, STALE_REASON_PREFIX};
+
+type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, sqlx::Error>> + Send + 'a>>;
+
+pub struct Step {
+    pub name: &'static str,
+    pub run: for<'a> fn(&'a mut Transaction<'static, Postgres>, DateTime<Utc>) -> StepFuture<'a>,
+}
+
+pub const STEPS: &[Step] = &[
+    Step {
+        name: "scheduled_changes",
+        run: |tx, now| Box::pin(scheduled_changes(tx, now)),
+    },
+    Step {
+        name: "seat_grace",
+        run: |tx, now| Box::pin(seat_grace(tx, now)),
+    },
+    Step {
+        name: "lifecycle",
+        run: |tx, now| Box::pin(lifecycle(tx, now)),
+    },
+    Step {
+        name: "mau",
+        run: |tx, now| Box::pin(mau(tx, now)),
+    },
+    Step {
+        name: "stale_sources",
+        run: |tx, now| Box::pin(stale_sources(tx, now)),
+    },
+    Step {
+        name: "thresholds",
+        run: |tx, now| Box::pin(thresholds(tx, now)),
+    },
+    Step {
+        name: "housekeeping",
+        run: |tx, now| Box::pin(housekeeping(tx, now)),
+    },
+];
+
+/// Server-wide settings the rules read.
+#[derive(sqlx::FromRow)]
+struct Settings {
+    grace_period_days: i32,
+    deletion_retention_days: i32,
+    stale_warning_hours: i32,
+    stale_critical_hours: i32,
+}
+
+async fn settings(conn: &mut PgConnection) -> Result<Settings, sqlx::Error> {
+    sqlx::query_as::<_, Settings>(
+        "SELECT grace_period_days, deletion_retention_days, stale_warning_hours, stale_critical_hours \
+         FROM server_settings WHERE id = 1",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+async fn count(conn: &mut PgConnection, sql: &str, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(sql).bind(now).fetch_one(conn).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Limit changes and credit quotas whose effective date has come.
+async fn scheduled_changes(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let limits = count(
+        tx,
+        "WITH applied AS ( \
+             UPDATE seat_limits s SET seat_limit = s.pending_limit, pending_limit = NULL, pending_effective_on = NULL \
+             FROM seat_limits old \
+             WHERE s.pending_effective_on <= ($1 AT TIME ZONE 'UTC')::date \
+               AND old.customer_id = s.customer_id AND old.seat_property = s.seat_property \
+             RETURNING s.reseller_id, s.customer_id, s.seat_property, old.seat_limit AS before, s.seat_limit AS after), \
+         audited AS ( \
+             INSERT INTO audit_log (at, actor_name, reseller_id, customer_id, action, object_kind, object_id, changes) \
+             SELECT $1, 'engine', reseller_id, customer_id, 'seat_limit_applied', 'customer', customer_id::text, \
+                    jsonb_build_object(seat_property || ' limit', jsonb_build_object('before', before, 'after', after)) \
+             FROM applied RETURNING 1) \
+         SELECT count(*) FROM applied",
+        now,
+    )
+    .await?;
+    let quotas = count(
+        tx,
+        "WITH applied AS ( \
+             UPDATE customers c SET credit_quota = c.pending_credit_quota, credit_quota_effective_on = c.pending_credit_quota_on, \
+                    pending_credit_quota = NULL, pending_credit_quota_on = NULL \
+             FROM customers old \
+             WHERE c.pending_credit_quota_on <= ($1 AT TIME ZONE 'UTC')::date AND old.id = c.id \
+             RETURNING c.reseller_id, c.id, old.credit_quota AS before, c.credit_quota AS after), \
+         audited AS ( \
+             INSERT INTO audit_log (at, actor_name, reseller_id, customer_id, action, object_kind, object_id, changes) \
+             SELECT $1, 'engine', reseller_id, id, 'credit_quota_applied', 'customer', id::text, \
+                    jsonb_build_object('credit_quota', jsonb_build_object('before', before, 'after', after)) \
+             FROM applied RETURNING 1) \
+         SELECT count(*) FROM applied",
+        now,
+    )
+    .await?;
+    Ok(limits + quotas)
+}
+
+/// Grace periods start when usage first exceeds a limit and clear when it is back under; once a
+/// grace period has ended, the customer's new backups are blocked and its connectors turn critical,
+/// until usage falls back.
+async fn seat_grace(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let settings = settings(tx).await?;
+    let started: i64 = sqlx::query_scalar(
+        "WITH started AS ( \
+             UPDATE seat_limits SET over_limit_since = $1, grace_ends_at = $1 + make_interval(days => $2) \
+             WHERE seats_used > seat_limit AND over_limit_since IS NULL \
+             RETURNING reseller_id, customer_id, seat_property, seats_used, seat_limit, grace_ends_at), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT s.reseller_id, s.customer_id, 'warning', 'seat_limit_exceeded', \
+                    'seat:' || s.customer_id || ':' || s.seat_property, \
+                    c.name || ': ' || s.seats_used || ' seats (' || s.seat_property || ') against a limit of ' || s.seat_limit \
+                      || '; the grace period ends on ' || to_char(s.grace_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || '.', $1 \
+             FROM started s JOIN customers c ON c.id = s.customer_id \
+             ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1) \
+         SELECT count(*) FROM started",
+    )
+    .bind(now)
+    .bind(settings.grace_period_days)
+    .fetch_one(&mut **tx)
+    .await?;
+    let cleared = count(
+        tx,
+        "WITH cleared AS ( \
+             UPDATE seat_limits SET over_limit_since = NULL, grace_ends_at = NULL \
+             WHERE seats_used <= seat_limit AND over_limit_since IS NOT NULL \
+             RETURNING reseller_id, customer_id, seat_property), \
+         resolved AS ( \
+             UPDATE alerts a SET resolved_at = $1 FROM cleared c \
+             WHERE a.resolved_at IS NULL AND a.reseller_id = c.reseller_id AND a.kind = 'seat_limit_exceeded' \
+               AND a.subject = 'seat:' || c.customer_id || ':' || c.seat_property RETURNING 1) \
+         SELECT count(*) FROM cleared",
+        now,
+    )
+    .await?;
+    let blocked: i64 = sqlx::query_scalar(
+        "WITH due AS ( \
+             SELECT DISTINCT customer_id FROM seat_limits WHERE over_limit_since IS NOT NULL AND grace_ends_at <= $1), \
+         blocked AS ( \
+             UPDATE customers c SET backups_blocked_reason = $2 FROM due \
+             WHERE c.id = due.customer_id AND c.backups_blocked_reason IS DISTINCT FROM $2 \
+             RETURNING c.id, c.reseller_id, c.name), \
+         critical AS ( \
+             UPDATE connectors k SET health = 'critical', health_reason = $2, health_since = $1 FROM due \
+             WHERE k.customer_id = due.customer_id AND k.health <> 'critical' RETURNING 1), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT reseller_id, id, 'critical', 'grace_period_ended', 'customer:' || id, \
+                    name || ': the seat grace period has ended; new backups are refused until usage is back under the limit.', $1 \
+             FROM blocked ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1) \
+         SELECT (SELECT count(*) FROM blocked) + (SELECT count(*) FROM critical)",
+    )
+    .bind(now)
+    .bind(GRACE_ENDED_REASON)
+    .fetch_one(&mut **tx)
+    .await?;
+    let freed: i64 = sqlx::query_scalar(
+        "WITH freed AS ( \
+             UPDATE customers c SET backups_blocked_reason = NULL \
+             WHERE c.backups_blocked_reason = $2 AND NOT EXISTS ( \
+                 SELECT 1 FROM seat_limits s WHERE s.customer_id = c.id AND s.over_limit_since IS NOT NULL AND s.grace_ends_at <= $1) \
+             RETURNING c.id, c.reseller_id), \
+         healed AS ( \
+             UPDATE connectors k SET health = 'healthy', health_reason = '', health_since = $1 FROM freed \
+             WHERE k.customer_id = freed.id AND k.health_reason = $2 RETURNING 1), \
+         resolved AS ( \
+             UPDATE alerts a SET resolved_at = $1 FROM freed \
+             WHERE a.resolved_at IS NULL AND a.reseller_id = freed.reseller_id AND a.kind = 'grace_period_ended' \
+               AND a.subject = 'customer:' || freed.id RETURNING 1) \
+         SELECT (SELECT count(*) FROM freed) + (SELECT count(*) FROM healed)",
+    )
+    .bind(now)
+    .bind(GRACE_ENDED_REASON)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(u64::try_from(started + blocked + freed).unwrap_or(0) + cleared)
+}
+
+/// Expired services are scheduled for deletion (retention counted from the expiry, so a late tick
+/// gives the same date as a punctual one); ended evaluations are deactivated; customers past their
+/// deletion date are deleted and recorded in the deleted-items report.
+async fn lifecycle(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let settings = settings(tx).await?;
+    let scheduled: i64 = sqlx::query_scalar(
+        "WITH scheduled AS ( \
+             UPDATE customers SET lifecycle = 'scheduled_for_deletion', scheduled_for_deletion_at = $1, \
+                    delete_on = service_expires_on + $2 \
+             WHERE lifecycle = 'active' AND NOT is_default AND service_expires_on < ($1 AT TIME ZONE 'UTC')::date \
+             RETURNING id, reseller_id, name, service_expires_on, delete_on), \
+         audited AS ( \
+             INSERT INTO audit_log (at, actor_name, reseller_id, customer_id, action, object_kind, object_id, changes) \
+             SELECT $1, 'engine', reseller_id, id, 'customer_scheduled_for_deletion', 'customer', id::text, \
+                    jsonb_build_object('lifecycle', jsonb_build_object('before', 'active', 'after', 'scheduled_for_deletion'), \
+                                       'delete_on', jsonb_build_object('before', null, 'after', delete_on)) \
+             FROM scheduled RETURNING 1), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT reseller_id, id, 'warning', 'customer_scheduled_for_deletion', 'customer:' || id, \
+                    name || ': the service expired on ' || service_expires_on || '; the customer is deleted after ' || delete_on \
+                      || ' unless it is revived.', $1 \
+             FROM scheduled ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1) \
+         SELECT count(*) FROM scheduled",
+    )
+    .bind(now)
+    .bind(settings.deletion_retention_days)
+    .fetch_one(&mut **tx)
+    .await?;
+    let deactivated = count(
+        tx,
+        "WITH ended AS ( \
+             UPDATE customers SET activated = false \
+             WHERE tenant_type = 'evaluation' AND lifecycle = 'active' AND activated \
+               AND trial_ends_on < ($1 AT TIME ZONE 'UTC')::date \
+             RETURNING id, reseller_id, name, trial_ends_on), \
+         audited AS ( \
+             INSERT INTO audit_log (at, actor_name, reseller_id, customer_id, action, object_kind, object_id, changes) \
+             SELECT $1, 'engine', reseller_id, id, 'evaluation_ended', 'customer', id::text, \
+                    jsonb_build_object('activated', jsonb_build_object('before', true, 'after', false)) \
+             FROM ended RETURNING 1), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT reseller_id, id, 'warning', 'trial_ended', 'customer:' || id, \
+                    name || ': the evaluation ended on ' || trial_ends_on || '; the customer is deactivated until it selects a paid plan.', $1 \
+             FROM ended ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1) \
+         SELECT count(*) FROM ended",
+        now,
+    )
+    .await?;
+    // A revived customer is 'active' again and simply does not match here.
+    let due: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM customers WHERE lifecycle = 'scheduled_for_deletion' AND NOT is_default \
+           AND delete_on < ($1 AT TIME ZONE 'UTC')::date ORDER BY id FOR UPDATE",
+    )
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    if !due.is_empty() {
+        sqlx::query(
+            "INSERT INTO deleted_items (reseller_id, customer_id, customer_name, item_kind, item_name, size_bytes, \
+                                        deleted_by_kind, deleted_by_name, deleted_at) \
+             SELECT reseller_id, id, name, 'customer', name, used_space_bytes, 'engine', 'Retention period ended', $2 \
+             FROM customers WHERE id = ANY($1)",
+        )
+        .bind(&due)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        // The customer's data goes; the row stays, anonymised, for the report, invoices and audit.
+        for table in [
+            "users",
+            "clients",
+            "connectors",
+            "accounts",
+            "seat_limits",
+            "contacts",
+            "locations",
+            "usage_daily",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = ANY($1)"))
+                .bind(&due)
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query("UPDATE alerts SET resolved_at = $2 WHERE customer_id = ANY($1) AND resolved_at IS NULL")
+            .bind(&due)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE customers SET lifecycle = 'deleted', deleted_at = $2, activated = false, auto_authorize = false, \
+                    name = left(name, 90) || ' (deleted ' || id || ')', legal_name = '', email = '', address = '', city = '', \
+                    phone = '', fax = '', notes = '', consolidated_report_to = '', pass_key_hash = '', \
+                    backups_blocked_reason = NULL, used_space_bytes = 0 \
+             WHERE id = ANY($1)",
+        )
+        .bind(&due)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_name, reseller_id, customer_id, action, object_kind, object_id, changes) \
+             SELECT $2, 'engine', reseller_id, id, 'customer_deleted', 'customer', id::text, \
+                    jsonb_build_object('lifecycle', jsonb_build_object('before', 'scheduled_for_deletion', 'after', 'deleted')) \
+             FROM customers WHERE id = ANY($1)",
+        )
+        .bind(&due)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(u64::try_from(scheduled).unwrap_or(0) + deactivated + due.len() as u64)
+}
+
+/// Distinct active accounts per customer and month, the reseller's allowance of the month, and an
+/// alert while a reseller is over its allowance.
+async fn mau(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let activity = sqlx::query(
+        "INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
+         SELECT reseller_id, customer_id, id, date_trunc('month', last_activity_at AT TIME ZONE 'UTC')::date FROM accounts \
+         WHERE last_activity_at >= date_trunc('month', ($1 AT TIME ZONE 'UTC') - interval '1 month') AND last_activity_at <= $1 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let monthly = sqlx::query(
+        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT a.reseller_id, a.customer_id, a.month, count(*)::int FROM account_activity_months a \
+         WHERE a.month >= date_trunc('month', ($1 AT TIME ZONE 'UTC') - interval '1 month')::date \
+           AND a.month <= ($1 AT TIME ZONE 'UTC')::date \
+         GROUP BY a.reseller_id, a.customer_id, a.month \
+         ON CONFLICT (customer_id, month) DO UPDATE SET mau = EXCLUDED.mau WHERE mau_monthly.mau IS DISTINCT FROM EXCLUDED.mau",
+    )
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let allowance = sqlx::query(
+        "INSERT INTO mau_allowance_history (reseller_id, month, allowance) \
+         SELECT id, date_trunc('month', $1 AT TIME ZONE 'UTC')::date, mau_allowance FROM resellers WHERE NOT is_default \
+         ON CONFLICT (reseller_id, month) DO UPDATE SET allowance = EXCLUDED.allowance \
+         WHERE mau_allowance_history.allowance IS DISTINCT FROM EXCLUDED.allowance",
+    )
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let overage = count(
+        tx,
+        "WITH month AS (SELECT date_trunc('month', $1 AT TIME ZONE 'UTC')::date AS first), \
+         totals AS ( \
+             SELECT r.id AS reseller_id, r.name, r.mau_allowance, coalesce(sum(m.mau), 0) AS mau \
+             FROM resellers r CROSS JOIN month LEFT JOIN mau_monthly m ON m.reseller_id = r.id AND m.month = month.first \
+             WHERE NOT r.is_default GROUP BY r.id, r.name, r.mau_allowance), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, severity, kind, subject, message, raised_at) \
+             SELECT t.reseller_id, 'warning', 'mau_overage', 'reseller:' || t.reseller_id || ':' || month.first, \
+                    t.name || ': ' || t.mau || ' monthly active users this month against an allowance of ' || t.mau_allowance || '.', $1 \
+             FROM totals t CROSS JOIN month WHERE t.mau > t.mau_allowance \
+             ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1), \
+         resolved AS ( \
+             UPDATE alerts a SET resolved_at = $1 FROM totals t, month \
+             WHERE a.resolved_at IS NULL AND a.kind = 'mau_overage' AND a.reseller_id = t.reseller_id \
+               AND (t.mau <= t.mau_allowance OR a.subject <> 'reseller:' || t.reseller_id || ':' || month.first) RETURNING 1) \
+         SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)",
+        now,
+    )
+    .await?;
+    Ok(activity + monthly + allowance + overage)
+}
+
+/// Connectors and clients with no successful backup for the configured hours become warning, then
+/// critical; a later success makes them healthy. Only states the engine set itself are changed back.
+async fn stale_sources(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let settings = settings(tx).await?;
+    let mut changed = 0;
+    for (table, name_expr, subject) in [
+        ("connectors", "k.name", "connector"),
+        ("clients", "coalesce(nullif(k.hostname, ''), k.client_key)", "client"),
+    ] {
+        let sql = format!(
+            "WITH wanted AS ( \
+                 SELECT id, CASE WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $3) THEN 'critical' \
+                                 WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2) THEN 'warning' \
+                                 ELSE 'healthy' END AS health \
+                 FROM {table} WHERE health = 'healthy' OR health_reason LIKE $4 || '%'), \
+             target AS ( \
+                 SELECT w.*, CASE w.health WHEN 'critical' THEN $4 || ' ' || $3 || ' hours.' \
+                                           WHEN 'warning' THEN $4 || ' ' || $2 || ' hours.' ELSE '' END AS reason \
+                 FROM wanted w) \
+             UPDATE {table} k SET health = t.health, health_reason = t.reason, health_since = $1 FROM target t \
+             WHERE k.id = t.id AND (k.health, k.health_reason) IS DISTINCT FROM (t.health, t.reason)"
+        );
+        let n = sqlx::query(&sql)
+            .bind(now)
+            .bind(settings.stale_warning_hours)
+            .bind(settings.stale_critical_hours)
+            .bind(STALE_REASON_PREFIX)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        // Alerts follow the sources' state: one open alert per stale source, of its current severity.
+        sqlx::query(&format!(
+            "UPDATE alerts a SET resolved_at = $1 \
+             WHERE a.resolved_at IS NULL AND a.kind = 'source_stale' AND a.subject LIKE '{subject}:%' \
+               AND NOT EXISTS (SELECT 1 FROM {table} k WHERE a.subject = '{subject}:' || k.id AND k.health = a.severity \
+                               AND k.health_reason LIKE $2 || '%')"
+        ))
+        .bind(now)
+        .bind(STALE_REASON_PREFIX)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT k.reseller_id, k.customer_id, k.health, 'source_stale', '{subject}:' || k.id, \
+                    c.name || ' · ' || {name_expr} || ': ' || k.health_reason, $1 \
+             FROM {table} k JOIN customers c ON c.id = k.customer_id \
+             WHERE k.health <> 'healthy' AND k.health_reason LIKE $2 || '%' \
+             ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING"
+        ))
+        .bind(now)
+        .bind(STALE_REASON_PREFIX)
+        .execute(&mut **tx)
+        .await?;
+        changed += n;
+    }
+    Ok(changed)
+}
+
+/// Early warnings, each raised once per threshold: storage at 80% and 90% of the quota; a service
+/// or evaluation ending in 30, 15, 7, 3 or 1 days.
+async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let storage = count(
+        tx,
+        "WITH levels AS ( \
+             SELECT id, reseller_id, name, \
+                    CASE WHEN used_space_bytes >= space_quota_bytes * 0.9 THEN 90 \
+                         WHEN used_space_bytes >= space_quota_bytes * 0.8 THEN 80 END AS level \
+             FROM customers WHERE lifecycle <> 'deleted' AND space_quota_bytes > 0), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT reseller_id, id, CASE level WHEN 90 THEN 'critical' ELSE 'warning' END, 'storage_quota', \
+                    'customer:' || id || ':storage:' || level, \
+                    name || ': storage has reached ' || level || '% of its quota.', $1 \
+             FROM levels WHERE level IS NOT NULL \
+             ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1), \
+         resolved AS ( \
+             UPDATE alerts a SET resolved_at = $1 FROM levels l \
+             WHERE a.resolved_at IS NULL AND a.kind = 'storage_quota' AND a.customer_id = l.id \
+               AND a.subject IS DISTINCT FROM 'customer:' || l.id || ':storage:' || l.level RETURNING 1) \
+         SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)",
+        now,
+    )
+    .await?;
+    let reminders = count(
+        tx,
+        "WITH ends AS ( \
+             SELECT id, reseller_id, name, 'service' AS what, service_expires_on AS ends_on FROM customers \
+             WHERE lifecycle = 'active' AND service_expires_on IS NOT NULL AND NOT is_default \
+             UNION ALL \
+             SELECT id, reseller_id, name, 'trial', trial_ends_on FROM customers \
+             WHERE lifecycle = 'active' AND tenant_type = 'evaluation' AND trial_ends_on IS NOT NULL), \
+         due AS ( \
+             SELECT e.*, t.threshold FROM ends e \
+             CROSS JOIN LATERAL (SELECT min(x) AS threshold FROM unnest(ARRAY[30, 15, 7, 3, 1]) AS x \
+                                 WHERE e.ends_on - ($1 AT TIME ZONE 'UTC')::date BETWEEN 0 AND x) t \
+             WHERE t.threshold IS NOT NULL), \
+         raised AS ( \
+             INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+             SELECT reseller_id, id, 'info', what || '_ending', \
+                    'customer:' || id || ':' || what || ':' || ends_on || ':' || threshold, \
+                    name || CASE what WHEN 'service' THEN ': the service expires on ' ELSE ': the evaluation ends on ' END \
+                      || ends_on || ' (' || threshold || CASE threshold WHEN 1 THEN ' day' ELSE ' days' END || ' or less).', $1 \
+             FROM due ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1), \
+         resolved AS ( \
+             UPDATE alerts a SET resolved_at = $1 \
+             WHERE a.resolved_at IS NULL AND a.kind IN ('service_ending', 'trial_ending') \
+               AND NOT EXISTS (SELECT 1 FROM due d WHERE a.subject = 'customer:' || d.id || ':' || d.what || ':' || d.ends_on || ':' || d.threshold) \
+             RETURNING 1) \
+         SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)",
+        now,
+    )
+    .await?;
+    Ok(storage + reminders)
+}
+
+/// Sessions past their absolute expiry are removed.
+async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,485 @@
+//! The background engine: each rule before, at and after its boundary, idempotence, clock jumps,
+//! one leader among several engines, and what the dashboard shows afterwards.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate};
+use msp_portal::clock::FixedClock;
+use msp_portal::jobs::{Engine, TickOutcome};
+
+use crate::common::{TestApp, fixed_now};
+
+fn engine(app: &TestApp) -> Engine {
+    Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
+}
+
+async fn tick(app: &TestApp) -> TickOutcome {
+    let outcome = engine(app).tick().await.expect("tick runs");
+    assert!(
+        outcome.failed_steps().is_empty(),
+        "failed steps: {:?}",
+        outcome.failed_steps()
+    );
+    outcome
+}
+
+async fn scalar<T>(app: &TestApp, sql: &str, id: i64) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+async fn open_alerts(app: &TestApp, kind: &str, customer: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM alerts WHERE kind = $1 AND customer_id = $2 AND resolved_at IS NULL")
+        .bind(kind)
+        .bind(customer)
+        .fetch_one(&app.db)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn a_second_tick_at_the_same_instant_changes_nothing() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    assert_eq!(tick(&app).await.changed(), 0);
+    app.clock.advance(Duration::days(40));
+    assert!(tick(&app).await.changed() > 0);
+    assert_eq!(tick(&app).await.changed(), 0);
+}
+
+#[tokio::test]
+async fn a_pending_limit_applies_on_its_effective_day_and_not_before() {
+    let app = TestApp::demo().await;
+    let fourth = app.customer_id("Fourth Coffee").await;
+    let limit_sql = "SELECT seat_limit FROM seat_limits WHERE customer_id = $1 AND seat_property = 'm365_user'";
+    let pending: i32 = scalar(
+        &app,
+        "SELECT pending_limit FROM seat_limits WHERE customer_id = $1 AND seat_property = 'm365_user'",
+        fourth,
+    )
+    .await;
+    let before: i32 = scalar(&app, limit_sql, fourth).await;
+    tick(&app).await;
+    assert_eq!(scalar::<i32>(&app, limit_sql, fourth).await, before, "the day before");
+    app.clock.set(fixed_now() + Duration::hours(14)); // 2026-06-16 00:00 UTC
+    tick(&app).await;
+    assert_eq!(scalar::<i32>(&app, limit_sql, fourth).await, pending, "on the day");
+    let audited: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM audit_log WHERE action = 'seat_limit_applied' AND customer_id = $1",
+        fourth,
+    )
+    .await;
+    assert_eq!(audited, 1);
+}
+
+#[tokio::test]
+async fn an_overage_starts_a_grace_period_once_and_usage_back_under_clears_it() {
+    let app = TestApp::demo().await;
+    let proseware = app.customer_id("Proseware").await;
+    sqlx::query(
+        "UPDATE seat_limits SET seats_used = seat_limit + 1 WHERE customer_id = $1 AND seat_property = 'm365_user'",
+    )
+    .bind(proseware)
+    .execute(&app.db)
+    .await
+    .expect("over");
+    tick(&app).await;
+    tick(&app).await;
+    let (since, ends): (Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("SELECT over_limit_since, grace_ends_at FROM seat_limits WHERE customer_id = $1 AND seat_property = 'm365_user'")
+            .bind(proseware)
+            .fetch_one(&app.db)
+            .await
+            .expect("row");
+    assert_eq!(since, Some(fixed_now()));
+    assert_eq!(ends, Some(fixed_now() + Duration::days(14)));
+    assert_eq!(
+        open_alerts(&app, "seat_limit_exceeded", proseware).await,
+        1,
+        "raised once, not every tick"
+    );
+
+    sqlx::query(
+        "UPDATE seat_limits SET seats_used = seat_limit WHERE customer_id = $1 AND seat_property = 'm365_user'",
+    )
+    .bind(proseware)
+    .execute(&app.db)
+    .await
+    .expect("back under");
+    tick(&app).await;
+    let since: Option<chrono::DateTime<chrono::Utc>> = scalar(
+        &app,
+        "SELECT over_limit_since FROM seat_limits WHERE customer_id = $1 AND seat_property = 'm365_user'",
+        proseware,
+    )
+    .await;
+    assert_eq!(since, None);
+    assert_eq!(open_alerts(&app, "seat_limit_exceeded", proseware).await, 0);
+}
+
+#[tokio::test]
+async fn when_grace_ends_backups_are_blocked_and_connectors_turn_critical_until_usage_falls_back() {
+    let app = TestApp::demo().await;
+    let coho = app.customer_id("Coho Winery").await; // over since 3 days 2 hours: 10 days 22 hours left
+    let blocked_sql = "SELECT backups_blocked_reason FROM customers WHERE id = $1";
+    let critical_sql = "SELECT count(*) FROM connectors WHERE customer_id = $1 AND health = 'critical'";
+    app.clock.advance(Duration::days(10) + Duration::hours(21));
+    tick(&app).await;
+    assert_eq!(
+        scalar::<Option<String>>(&app, blocked_sql, coho).await,
+        None,
+        "an hour before the end"
+    );
+    app.clock.advance(Duration::hours(2));
+    tick(&app).await;
+    assert!(
+        scalar::<Option<String>>(&app, blocked_sql, coho)
+            .await
+            .is_some_and(|r| r.contains("grace period has ended"))
+    );
+    let connectors: i64 = scalar(&app, "SELECT count(*) FROM connectors WHERE customer_id = $1", coho).await;
+    assert_eq!(scalar::<i64>(&app, critical_sql, coho).await, connectors);
+    assert_eq!(open_alerts(&app, "grace_period_ended", coho).await, 1);
+
+    sqlx::query("UPDATE seat_limits SET seats_used = 0 WHERE customer_id = $1")
+        .bind(coho)
+        .execute(&app.db)
+        .await
+        .expect("under");
+    tick(&app).await;
+    assert_eq!(scalar::<Option<String>>(&app, blocked_sql, coho).await, None);
+    let grace_critical: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM connectors WHERE customer_id = $1 AND health_reason LIKE 'Seat limit%'",
+        coho,
+    )
+    .await;
+    assert_eq!(
+        grace_critical, 0,
+        "no connector stays critical for the grace period (staleness may still apply)"
+    );
+    assert_eq!(open_alerts(&app, "grace_period_ended", coho).await, 0);
+}
+
+#[tokio::test]
+async fn an_expired_service_schedules_deletion_counted_from_the_expiry() {
+    let app = TestApp::demo().await;
+    let city = app.customer_id("City Power & Light").await; // expires 2026-06-22
+    let lifecycle_sql = "SELECT lifecycle FROM customers WHERE id = $1";
+    app.clock.set(fixed_now() + Duration::days(7)); // the expiry day itself
+    tick(&app).await;
+    assert_eq!(
+        scalar::<String>(&app, lifecycle_sql, city).await,
+        "active",
+        "still running on its last day"
+    );
+    app.clock.advance(Duration::days(1));
+    tick(&app).await;
+    assert_eq!(
+        scalar::<String>(&app, lifecycle_sql, city).await,
+        "scheduled_for_deletion"
+    );
+    let delete_on: Option<NaiveDate> = scalar(&app, "SELECT delete_on FROM customers WHERE id = $1", city).await;
+    assert_eq!(
+        delete_on,
+        NaiveDate::from_ymd_opt(2026, 7, 22),
+        "30 days of retention after 2026-06-22"
+    );
+    assert_eq!(open_alerts(&app, "customer_scheduled_for_deletion", city).await, 1);
+}
+
+#[tokio::test]
+async fn an_ended_evaluation_is_deactivated_the_day_after_its_trial() {
+    let app = TestApp::demo().await;
+    let humongous = app.customer_id("Humongous Insurance").await; // trial ends today
+    tick(&app).await;
+    assert!(scalar::<bool>(&app, "SELECT activated FROM customers WHERE id = $1", humongous).await);
+    app.clock.advance(Duration::days(1));
+    tick(&app).await;
+    assert!(!scalar::<bool>(&app, "SELECT activated FROM customers WHERE id = $1", humongous).await);
+}
+
+#[tokio::test]
+async fn a_customer_past_its_deletion_date_is_deleted_and_reported_but_a_revived_one_stays() {
+    let app = TestApp::demo().await;
+    let alpine = app.customer_id("Alpine Ski House").await; // deletion date 2026-06-20
+    let southridge = app.customer_id("Southridge Video").await; // 2026-07-05, revived below
+    sqlx::query("UPDATE customers SET lifecycle = 'active', delete_on = NULL WHERE id = $1")
+        .bind(southridge)
+        .execute(&app.db)
+        .await
+        .expect("revive");
+    app.clock.set(fixed_now() + Duration::days(5)); // the deletion date: still revivable
+    tick(&app).await;
+    assert_eq!(
+        scalar::<String>(&app, "SELECT lifecycle FROM customers WHERE id = $1", alpine).await,
+        "scheduled_for_deletion"
+    );
+    app.clock.set(fixed_now() + Duration::days(30));
+    tick(&app).await;
+    assert_eq!(
+        scalar::<String>(&app, "SELECT lifecycle FROM customers WHERE id = $1", alpine).await,
+        "deleted"
+    );
+    assert_eq!(
+        scalar::<i64>(&app, "SELECT count(*) FROM clients WHERE customer_id = $1", alpine).await,
+        0
+    );
+    let reported: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM deleted_items WHERE customer_id = $1 AND item_kind = 'customer' AND deleted_by_kind = 'engine' \
+           AND customer_name = 'Alpine Ski House'",
+        alpine,
+    )
+    .await;
+    assert_eq!(reported, 1);
+    assert_eq!(
+        scalar::<String>(&app, "SELECT lifecycle FROM customers WHERE id = $1", southridge).await,
+        "active"
+    );
+}
+
+/// What the rules decide about every customer, for comparing two histories.
+async fn outcome(app: &TestApp) -> Vec<(i64, String, Option<NaiveDate>, bool, Option<String>)> {
+    sqlx::query_as("SELECT id, lifecycle, delete_on, activated, backups_blocked_reason FROM customers ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .expect("customers")
+}
+
+#[tokio::test]
+async fn a_jump_over_many_days_ends_where_daily_ticks_end() {
+    let daily = TestApp::demo().await;
+    for _ in 0..45 {
+        daily.clock.advance(Duration::days(1));
+        tick(&daily).await;
+    }
+    let jump = TestApp::demo().await;
+    jump.clock.advance(Duration::days(45));
+    tick(&jump).await;
+    assert_eq!(outcome(&daily).await, outcome(&jump).await);
+}
+
+#[tokio::test]
+async fn two_engines_on_one_database_do_the_work_once() {
+    let app = TestApp::demo().await;
+    app.clock.advance(Duration::days(40));
+    let other_clock = FixedClock::at(app.clock_now());
+    let first = engine(&app);
+    let second = Engine::new(app.db.clone(), Arc::new(other_clock));
+    let (a, b) = tokio::join!(first.tick(), second.tick());
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    let ran = [&a, &b].iter().filter(|o| matches!(o, TickOutcome::Ran(_))).count();
+    let changed = a.changed() + b.changed();
+    // Whether they overlapped or ran one after the other, the second has nothing left to do.
+    assert!(ran >= 1);
+    let alone = TestApp::demo().await;
+    alone.clock.advance(Duration::days(40));
+    assert_eq!(changed, tick(&alone).await.changed());
+    let duplicates: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT reseller_id, kind, subject FROM alerts WHERE resolved_at IS NULL \
+         GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert_eq!(duplicates, 0);
+}
+
+#[tokio::test]
+async fn sources_without_success_go_warning_then_critical_and_recover_on_success() {
+    let app = TestApp::demo().await;
+    let proseware = app.customer_id("Proseware").await;
+    let connector: i64 = scalar(&app, "SELECT min(id) FROM connectors WHERE customer_id = $1", proseware).await;
+    let health_sql = "SELECT health FROM connectors WHERE id = $1";
+    sqlx::query("UPDATE connectors SET last_success_at = $2 WHERE id = $1")
+        .bind(connector)
+        .bind(fixed_now() - Duration::hours(27))
+        .execute(&app.db)
+        .await
+        .expect("age");
+    tick(&app).await;
+    assert_eq!(scalar::<String>(&app, health_sql, connector).await, "warning");
+    app.clock.advance(Duration::hours(48));
+    tick(&app).await;
+    assert_eq!(scalar::<String>(&app, health_sql, connector).await, "critical");
+    let open: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM alerts WHERE subject = 'connector:' || $1 AND resolved_at IS NULL",
+        connector,
+    )
+    .await;
+    assert_eq!(open, 1, "the warning alert gave way to a critical one");
+    sqlx::query("UPDATE connectors SET last_success_at = $2 WHERE id = $1")
+        .bind(connector)
+        .bind(app.clock_now())
+        .execute(&app.db)
+        .await
+        .expect("success");
+    tick(&app).await;
+    assert_eq!(scalar::<String>(&app, health_sql, connector).await, "healthy");
+    let open: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM alerts WHERE subject = 'connector:' || $1 AND resolved_at IS NULL",
+        connector,
+    )
+    .await;
+    assert_eq!(open, 0);
+}
+
+#[tokio::test]
+async fn a_connector_critical_for_another_reason_is_left_alone() {
+    let app = TestApp::demo().await;
+    let adventure = app.customer_id("Adventure Works").await;
+    tick(&app).await;
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT health_reason FROM connectors WHERE customer_id = $1 AND health = 'critical'")
+            .bind(adventure)
+            .fetch_all(&app.db)
+            .await
+            .expect("reasons");
+    assert!(
+        reasons.iter().any(|r| r.contains("Authentication token expired")),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test]
+async fn storage_thresholds_raise_one_alert_each_and_clear_below() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let set_used = |percent: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query("UPDATE customers SET used_space_bytes = space_quota_bytes * $2 / 100 WHERE id = $1")
+                .bind(contoso)
+                .bind(percent)
+                .execute(&db)
+                .await
+                .expect("update");
+        }
+    };
+    set_used(85).await;
+    tick(&app).await;
+    tick(&app).await;
+    assert_eq!(open_alerts(&app, "storage_quota", contoso).await, 1);
+    set_used(95).await;
+    tick(&app).await;
+    let severity: String = scalar(
+        &app,
+        "SELECT severity FROM alerts WHERE kind = 'storage_quota' AND customer_id = $1 AND resolved_at IS NULL",
+        contoso,
+    )
+    .await;
+    assert_eq!(severity, "critical");
+    assert_eq!(open_alerts(&app, "storage_quota", contoso).await, 1);
+    set_used(50).await;
+    tick(&app).await;
+    assert_eq!(open_alerts(&app, "storage_quota", contoso).await, 0);
+}
+
+#[tokio::test]
+async fn expiry_reminders_are_raised_once_per_threshold() {
+    let app = TestApp::demo().await;
+    let city = app.customer_id("City Power & Light").await; // expires in 7 days
+    tick(&app).await;
+    tick(&app).await;
+    let subjects = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT subject FROM alerts WHERE kind = 'service_ending' AND customer_id = $1 AND resolved_at IS NULL",
+        )
+        .bind(city)
+        .fetch_all(&app.db)
+        .await
+        .expect("subjects")
+    };
+    assert_eq!(subjects().await, vec![format!("customer:{city}:service:2026-06-22:7")]);
+    app.clock.advance(Duration::days(4)); // 3 days left
+    tick(&app).await;
+    assert_eq!(subjects().await, vec![format!("customer:{city}:service:2026-06-22:3")]);
+    let total: i64 = scalar(
+        &app,
+        "SELECT count(*) FROM alerts WHERE kind = 'service_ending' AND customer_id = $1",
+        city,
+    )
+    .await;
+    assert_eq!(total, 2);
+}
+
+#[tokio::test]
+async fn an_alert_for_a_customer_with_email_reports_writes_an_email_in_the_same_transaction() {
+    let app = TestApp::demo().await;
+    let proseware = app.customer_id("Proseware").await;
+    sqlx::query("DELETE FROM email_outbox WHERE customer_id = $1")
+        .bind(proseware)
+        .execute(&app.db)
+        .await
+        .expect("clear");
+    sqlx::query("UPDATE customers SET email_reports = true, email = 'ops@proseware.example' WHERE id = $1")
+        .bind(proseware)
+        .execute(&app.db)
+        .await
+        .expect("reports on");
+    sqlx::query("UPDATE seat_limits SET seats_used = seat_limit + 5 WHERE customer_id = $1")
+        .bind(proseware)
+        .execute(&app.db)
+        .await
+        .expect("over");
+    tick(&app).await;
+    let emails: Vec<String> =
+        sqlx::query_scalar("SELECT to_addresses FROM email_outbox WHERE customer_id = $1 AND kind = 'alert'")
+            .bind(proseware)
+            .fetch_all(&app.db)
+            .await
+            .expect("emails");
+    assert!(!emails.is_empty() && emails.iter().all(|to| to == "ops@proseware.example"));
+}
+
+#[tokio::test]
+async fn mau_roll_up_counts_distinct_active_accounts_of_the_month() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    let mismatches: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mau_monthly m JOIN ( \
+             SELECT customer_id, month, count(DISTINCT account_id) AS n FROM account_activity_months GROUP BY 1, 2) a \
+           ON a.customer_id = m.customer_id AND a.month = m.month \
+         WHERE m.month = '2026-06-01' AND m.mau <> a.n",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert_eq!(mismatches, 0);
+}
+
+#[tokio::test]
+async fn after_a_tick_the_dashboard_shows_the_new_state_and_when_it_was_computed() {
+    let app = TestApp::demo().await;
+    app.clock.set(fixed_now() + Duration::days(8)); // City Power's service has expired
+    tick(&app).await;
+    let page = app
+        .login("admin@northwind.example")
+        .await
+        .get("/dashboard/expiring")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text(".as-of").contains("2026-06-23 10:00 UTC"));
+    let html = page.html();
+    let rows = scraper::Selector::parse("#tab-table tbody tr").expect("selector");
+    let city_row = html
+        .select(&rows)
+        .map(|r| r.text().collect::<String>())
+        .find(|t| t.contains("City Power"))
+        .expect("City Power is listed");
+    assert!(
+        city_row.contains("Scheduled for deletion") && city_row.contains("Revive"),
+        "{city_row}"
+    );
+}

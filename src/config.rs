@@ -53,6 +53,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    /// Agent API requests a token may make at once, and how fast that allowance refills.
+    pub api_burst: u32,
+    pub api_per_second: u32,
 }
 
 impl Default for WebConfig {
@@ -61,6 +64,8 @@ impl Default for WebConfig {
             secure_cookies: false,
             session_idle_minutes: 120,
             session_absolute_hours: 12,
+            api_burst: 60,
+            api_per_second: 20,
         }
     }
 }

@@ -29,6 +29,16 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// A rule refuses the request; `code` names the rule for machines (the agent API documents them).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    /// Credentials (a pass key, a client token) that are missing or wrong.
+    #[error("{message}")]
+    BadCredentials { code: &'static str, message: String },
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
     #[error(transparent)]
@@ -48,6 +58,10 @@ impl AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Refused { .. } => StatusCode::FORBIDDEN,
+            Self::BadCredentials { .. } => StatusCode::UNAUTHORIZED,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -63,6 +77,9 @@ impl AppError {
             Self::Invalid(_) => "invalid",
             Self::BadRequest(_) => "bad_request",
             Self::Conflict(_) => "conflict",
+            Self::Refused { code, .. } | Self::BadCredentials { code, .. } => code,
+            Self::TooLarge => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -86,6 +103,13 @@ impl AppError {
             ),
             Self::BadRequest(message) => ("Bad request", message.clone()),
             Self::Conflict(message) => ("Conflict", message.clone()),
+            Self::Refused { message, .. } => ("Refused", message.clone()),
+            Self::BadCredentials { message, .. } => ("Not authenticated", message.clone()),
+            Self::TooLarge => ("Too large", "The request is larger than the portal accepts.".into()),
+            Self::RateLimited { retry_after_secs } => (
+                "Too many requests",
+                format!("Too many requests; try again in {retry_after_secs} seconds."),
+            ),
             Self::Unavailable => (
                 "Temporarily unavailable",
                 "The portal cannot reach its database right now. Try again in a moment.".into(),
@@ -205,11 +229,8 @@ impl IntoResponse for ApiError {
             AppError::Invalid(fields) => Some(fields),
             _ => None,
         };
-        let status = match self.0 {
-            AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            ref other => other.status(),
-        };
-        (
+        let status = self.0.status();
+        let mut response = (
             status,
             Json(ErrorBody {
                 code: self.0.code(),
@@ -217,7 +238,13 @@ impl IntoResponse for ApiError {
                 fields,
             }),
         )
-            .into_response()
+            .into_response();
+        if let AppError::RateLimited { retry_after_secs } = self.0
+            && let Ok(value) = header::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -1,6 +1,7 @@
 //! MSP Portal: a multi-tenant portal in which a backup provider, its resellers (MSPs) and their
 //! customers manage accounts, licences, quotas and backup health.
 
+pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod jobs;
 pub mod paging;
 pub mod seed;
+pub mod simulate;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -34,14 +36,25 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Where the stylesheet, htmx and icons are served from.
 pub const STATIC_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
 
+/// Unknown paths: a JSON answer under /api, an HTML page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        error::ApiError(error::AppError::NotFound).into_response()
+    } else {
+        error::AppError::NotFound.into_response()
+    }
+}
+
 /// The whole application: `main` serves it and the tests drive it in-process.
 pub fn build_router(state: AppState) -> Router {
     let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
     Router::new()
         .merge(web::routes())
+        .merge(api::routes())
         .nest_service("/static", ServeDir::new(STATIC_DIR))
-        .fallback(|| async { error::AppError::NotFound })
+        .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), auth::current_user::session_layer))
         // Browsers say where a request comes from; a cross-site form post is refused here first.
         .layer(CsrfLayer::new())

@@ -39,6 +39,24 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Drive the agent API like a fleet of backup agents (demo customers), for a bounded time.
+    Simulate {
+        /// The portal's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Reports per second across the fleet.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// Clients per customer.
+        #[arg(long, default_value_t = 3)]
+        clients: usize,
+        /// A demo customer to simulate (repeatable); default: five of them.
+        #[arg(long = "customer")]
+        customers: Vec<String>,
+    },
     /// Set a user's password (for example to recover the operator account).
     User {
         /// The username.
@@ -108,6 +126,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
+            Ok(())
+        }
+        Some(Command::Simulate {
+            url,
+            rate,
+            duration,
+            clients,
+            customers,
+        }) => {
+            let customers = if customers.is_empty() {
+                msp_portal::simulate::DEFAULT_CUSTOMERS
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect()
+            } else {
+                customers
+            };
+            let options = msp_portal::simulate::SimulateOptions {
+                url,
+                customers,
+                clients_per_customer: clients.max(1),
+                rate,
+                duration: std::time::Duration::from_secs(duration),
+            };
+            let summary = msp_portal::simulate::run(options).await?;
+            println!(
+                "{} clients registered, {} reports sent, {} jobs accepted, {} refused or failed",
+                summary.registered, summary.reports, summary.jobs_accepted, summary.refused_or_failed
+            );
             Ok(())
         }
         Some(Command::User { username, password }) => {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::api::rate_limit::RateLimiter;
 use crate::clock::Clock;
 use crate::config::WebConfig;
 
@@ -15,12 +16,19 @@ struct Inner {
     db: PgPool,
     clock: Arc<dyn Clock>,
     web: WebConfig,
+    limiter: RateLimiter,
 }
 
 impl AppState {
     /// `db` must connect as the app role (row-level security applies to it).
     pub fn new(db: PgPool, clock: Arc<dyn Clock>, web: WebConfig) -> Self {
-        Self(Arc::new(Inner { db, clock, web }))
+        let limiter = RateLimiter::new(web.api_burst, web.api_per_second);
+        Self(Arc::new(Inner {
+            db,
+            clock,
+            web,
+            limiter,
+        }))
     }
 
     pub fn db(&self) -> &PgPool {
@@ -33,6 +41,11 @@ impl AppState {
 
     pub fn web(&self) -> &WebConfig {
         &self.0.web
+    }
+
+    /// The agent API's per-token request limiter.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.0.limiter
     }
 }
 

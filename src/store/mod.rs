@@ -2,6 +2,7 @@
 //! opened by [`scoped`], which carries the caller's scope into PostgreSQL (row-level security) and
 //! into every function's own `WHERE reseller_id = …` filters.
 
+pub mod agents;
 pub mod audit;
 pub mod customer_details;
 pub mod dashboard;

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod api;
 mod cli;
 mod customer_details;
 mod dashboard;

@@ -1,0 +1,493 @@
+//! `POST /api/v1/reports`: what an agent has done and seen since its last report. The whole report
+//! is checked first and stored in one transaction, or not at all; a retried report is stored once.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::response::Json;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Agent, ApiJson, ErrorResponse, refused};
+use crate::domain::tenancy::Scope;
+use crate::error::{ApiError, AppError};
+use crate::jobs::GRACE_ENDED_REASON;
+use crate::state::AppState;
+use crate::store;
+use crate::store::agents::{AccountActivity, ConnectorHealth, JobRecord};
+
+/// Most items of each kind one report may carry.
+pub const MAX_ITEMS: usize = 1000;
+/// How far ahead of the server's clock a reported time may be (clock skew).
+const MAX_FUTURE_SKEW_MINUTES: i64 = 10;
+/// How far back a reported time may be.
+const MAX_PAST_DAYS: i64 = 400;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    #[serde(default)]
+    pub jobs: Vec<JobReport>,
+    #[serde(default)]
+    pub connectors: Vec<ConnectorReport>,
+    #[serde(default)]
+    pub seats: Vec<SeatReport>,
+    #[serde(default)]
+    pub accounts: Vec<AccountReport>,
+    /// Bytes this client now stores on the server.
+    #[serde(default)]
+    pub storage_used_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Backup,
+    Restore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Succeeded,
+    Warning,
+    Failed,
+}
+
+impl JobStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Warning => "warning",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobReport {
+    /// The agent's own id for the job; a job reported twice is stored once.
+    pub id: String,
+    pub kind: JobKind,
+    /// The connector (backup set) the job ran for, by name; leave it out for the client machine itself.
+    #[serde(default)]
+    pub connector: Option<String>,
+    pub started_at: DateTime<Utc>,
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    pub status: JobStatus,
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    #[serde(rename = "microsoft_365")]
+    Microsoft365,
+    GoogleWorkspace,
+    Salesforce,
+    FileServer,
+    VirtualMachine,
+    Endpoint,
+}
+
+impl ConnectorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Microsoft365 => "microsoft_365",
+            ConnectorKind::GoogleWorkspace => "google_workspace",
+            ConnectorKind::Salesforce => "salesforce",
+            ConnectorKind::FileServer => "file_server",
+            ConnectorKind::VirtualMachine => "virtual_machine",
+            ConnectorKind::Endpoint => "endpoint",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Healthy,
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorReport {
+    pub name: String,
+    pub kind: ConnectorKind,
+    pub health: Health,
+    /// Why it is not healthy (shown on the dashboard).
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatPropertyName {
+    M365User,
+    GoogleUser,
+    SalesforceUser,
+    Endpoint,
+}
+
+impl SeatPropertyName {
+    fn as_str(self) -> &'static str {
+        match self {
+            SeatPropertyName::M365User => "m365_user",
+            SeatPropertyName::GoogleUser => "google_user",
+            SeatPropertyName::SalesforceUser => "salesforce_user",
+            SeatPropertyName::Endpoint => "endpoint",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatReport {
+    pub seat_property: SeatPropertyName,
+    pub seats_used: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountReport {
+    /// The account's id in the protected service (e.g. a mailbox address).
+    pub id: String,
+    pub seat_property: SeatPropertyName,
+    #[serde(default)]
+    pub display_name: String,
+    /// When the account was last active; it counts towards that month's MAU.
+    pub active_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusedJob {
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportResponse {
+    /// Jobs stored now.
+    pub accepted: usize,
+    /// Ids of jobs that were stored by an earlier report.
+    pub duplicates: Vec<String>,
+    /// Backup jobs the server refuses (they are recorded as refused).
+    pub refused: Vec<RefusedJob>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError(AppError::BadRequest(message.into()))
+}
+
+fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "`{field}` must be 1 to {max} characters without control characters."
+        )));
+    }
+    Ok(())
+}
+
+fn check_time(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES) {
+        return Err(bad(format!("`{field}` ({at}) lies in the future.")));
+    }
+    if at < now - Duration::days(MAX_PAST_DAYS) {
+        return Err(bad(format!("`{field}` ({at}) is more than {MAX_PAST_DAYS} days old.")));
+    }
+    Ok(())
+}
+
+/// Every rule a report must meet before anything is stored.
+fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
+    for (what, len) in [
+        ("jobs", report.jobs.len()),
+        ("connectors", report.connectors.len()),
+        ("seats", report.seats.len()),
+        ("accounts", report.accounts.len()),
+    ] {
+        if len > MAX_ITEMS {
+            return Err(bad(format!("A report carries at most {MAX_ITEMS} {what}.")));
+        }
+    }
+    let mut ids = HashSet::new();
+    for job in &report.jobs {
+        check_name("jobs[].id", &job.id, 120)?;
+        if !ids.insert(job.id.as_str()) {
+            return Err(bad(format!("The job id `{}` appears twice in the report.", job.id)));
+        }
+        if let Some(connector) = &job.connector {
+            check_name("jobs[].connector", connector, 120)?;
+        }
+        check_time("jobs[].started_at", job.started_at, now)?;
+        if let Some(ended) = job.ended_at {
+            check_time("jobs[].ended_at", ended, now)?;
+            if ended < job.started_at {
+                return Err(bad(format!("Job `{}` ends before it starts.", job.id)));
+            }
+        }
+        if job.bytes > i64::MAX as u64 {
+            return Err(bad(format!("Job `{}` reports an impossible size.", job.id)));
+        }
+    }
+    let mut names = HashSet::new();
+    for connector in &report.connectors {
+        check_name("connectors[].name", &connector.name, 120)?;
+        if connector.reason.chars().count() > 500 {
+            return Err(bad("`connectors[].reason` must be at most 500 characters."));
+        }
+        if !names.insert(connector.name.as_str()) {
+            return Err(bad(format!(
+                "The connector `{}` appears twice in the report.",
+                connector.name
+            )));
+        }
+    }
+    for account in &report.accounts {
+        check_name("accounts[].id", &account.id, 254)?;
+        if account.display_name.chars().count() > 200 {
+            return Err(bad("`accounts[].display_name` must be at most 200 characters."));
+        }
+        check_time("accounts[].active_at", account.active_at, now)?;
+    }
+    if report.storage_used_bytes.is_some_and(|b| b > i64::MAX as u64) {
+        return Err(bad("`storage_used_bytes` is impossibly large."));
+    }
+    Ok(())
+}
+
+/// Submit a report
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    request_body = ReportRequest,
+    security(("client_token" = [])),
+    responses(
+        (status = 200, description = "Stored; refused and duplicate jobs are listed", body = ReportResponse),
+        (status = 400, description = "Malformed or impossible content: `bad_request`; nothing is stored", body = ErrorResponse),
+        (status = 401, description = "`invalid_token`", body = ErrorResponse),
+        (status = 403, description = "`customer_deactivated`, `customer_scheduled_for_deletion`, `unknown_connector`", body = ErrorResponse),
+        (status = 413, description = "`payload_too_large`", body = ErrorResponse),
+        (status = 429, description = "`rate_limited`; see Retry-After", body = ErrorResponse),
+    )
+)]
+pub async fn submit_report(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    ApiJson(report): ApiJson<ReportRequest>,
+) -> Result<Json<ReportResponse>, ApiError> {
+    let now = state.clock().now();
+    check_report(&report, now)?;
+    let scope = Scope::Customer {
+        reseller_id: agent.reseller_id,
+        customer_id: agent.customer_id,
+    };
+    let mut tx = store::scoped(state.db(), &scope).await?;
+    let gate = store::agents::customer_gate(&mut tx, agent.customer_id).await?;
+    if gate.lifecycle != "active" {
+        return Err(refused(
+            "customer_scheduled_for_deletion",
+            "The customer is scheduled for deletion; reports are not accepted.",
+        ));
+    }
+    if !gate.activated {
+        return Err(refused(
+            "customer_deactivated",
+            "The customer is deactivated; its clients may not back up.",
+        ));
+    }
+
+    for connector in &report.connectors {
+        let health = match connector.health {
+            Health::Healthy => "healthy",
+            Health::Warning => "warning",
+            Health::Critical => "critical",
+        };
+        let reason = if matches!(connector.health, Health::Healthy) {
+            ""
+        } else {
+            connector.reason.trim()
+        };
+        let fields = ConnectorHealth {
+            name: connector.name.trim(),
+            kind: connector.kind.as_str(),
+            health,
+            reason,
+        };
+        store::agents::upsert_connector(
+            &mut tx,
+            agent.reseller_id,
+            agent.customer_id,
+            &fields,
+            GRACE_ENDED_REASON,
+            now,
+        )
+        .await?;
+    }
+    let known: HashSet<String> = store::agents::connector_names(&mut tx, agent.customer_id)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(job) = report
+        .jobs
+        .iter()
+        .find(|j| j.connector.as_ref().is_some_and(|c| !known.contains(c.trim())))
+    {
+        return Err(refused(
+            "unknown_connector",
+            format!(
+                "Job `{}` names a connector the customer does not have; report the connector first.",
+                job.id
+            ),
+        ));
+    }
+
+    // After a grace period has ended, new backups fail: they are recorded as refused, with the reason.
+    let blocked = gate.backups_blocked_reason.clone();
+    let mut refused_jobs = Vec::new();
+    let records: Vec<JobRecord> = report
+        .jobs
+        .iter()
+        .map(|job| {
+            let refuse = job.kind == JobKind::Backup && blocked.is_some();
+            if let (true, Some(reason)) = (refuse, &blocked) {
+                refused_jobs.push(RefusedJob {
+                    id: job.id.clone(),
+                    code: "seat_limit_exceeded".into(),
+                    message: reason.clone(),
+                });
+            }
+            JobRecord {
+                external_id: job.id.clone(),
+                restore: job.kind == JobKind::Restore,
+                connector: job.connector.as_ref().map(|c| c.trim().to_string()),
+                started_at: job.started_at,
+                ended_at: job.ended_at,
+                status: if refuse {
+                    "refused".into()
+                } else {
+                    job.status.as_str().into()
+                },
+                bytes: i64::try_from(job.bytes).unwrap_or(i64::MAX),
+                error: if refuse {
+                    blocked.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+            }
+        })
+        .collect();
+    let (reseller, customer, client) = (agent.reseller_id, agent.customer_id, agent.client_id);
+    let mut stored = store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, false).await?;
+    stored.extend(store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, true).await?);
+    if !stored.is_empty() {
+        store::agents::update_sources_after_jobs(&mut tx, customer, client).await?;
+    }
+    let seats: Vec<(String, i64)> = report
+        .seats
+        .iter()
+        .map(|s| (s.seat_property.as_str().to_string(), i64::from(s.seats_used)))
+        .collect();
+    store::agents::record_seats(&mut tx, reseller, customer, &seats, now.date_naive()).await?;
+    let activity: Vec<AccountActivity> = report
+        .accounts
+        .iter()
+        .map(|a| AccountActivity {
+            external_id: a.id.trim().to_string(),
+            seat_property: a.seat_property.as_str().to_string(),
+            display_name: a.display_name.trim().to_string(),
+            active_at: a.active_at,
+        })
+        .collect();
+    store::agents::record_activity(&mut tx, reseller, customer, &activity, now).await?;
+    if let Some(bytes) = report.storage_used_bytes {
+        store::agents::record_storage(
+            &mut tx,
+            reseller,
+            customer,
+            client,
+            i64::try_from(bytes).unwrap_or(i64::MAX),
+            now.date_naive(),
+        )
+        .await?;
+    }
+    store::agents::touch_client(&mut tx, client, now).await?;
+    tx.commit().await?;
+
+    let stored: HashSet<String> = stored.into_iter().collect();
+    let duplicates: Vec<String> = report
+        .jobs
+        .iter()
+        .filter(|j| !stored.contains(&j.id))
+        .map(|j| j.id.clone())
+        .collect();
+    refused_jobs.retain(|r| stored.contains(&r.id));
+    let accepted = stored.len() - refused_jobs.len();
+    Ok(Json(ReportResponse {
+        accepted,
+        duplicates,
+        refused: refused_jobs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).single().expect("date")
+    }
+
+    fn job(id: &str, started: DateTime<Utc>, ended: Option<DateTime<Utc>>) -> JobReport {
+        JobReport {
+            id: id.into(),
+            kind: JobKind::Backup,
+            connector: None,
+            started_at: started,
+            ended_at: ended,
+            status: JobStatus::Succeeded,
+            bytes: 1,
+        }
+    }
+
+    fn report(jobs: Vec<JobReport>) -> ReportRequest {
+        ReportRequest {
+            jobs,
+            connectors: vec![],
+            seats: vec![],
+            accounts: vec![],
+            storage_used_bytes: None,
+        }
+    }
+
+    #[test]
+    fn times_far_in_the_future_or_past_and_backwards_jobs_are_refused() {
+        let now = now();
+        assert!(check_report(&report(vec![job("a", now - Duration::hours(1), Some(now))]), now).is_ok());
+        assert!(
+            check_report(&report(vec![job("a", now + Duration::minutes(5), None)]), now).is_ok(),
+            "small skew"
+        );
+        assert!(check_report(&report(vec![job("a", now + Duration::days(1), None)]), now).is_err());
+        assert!(check_report(&report(vec![job("a", now - Duration::days(500), None)]), now).is_err());
+        assert!(check_report(&report(vec![job("a", now, Some(now - Duration::hours(1)))]), now).is_err());
+    }
+
+    #[test]
+    fn repeated_ids_and_empty_names_are_refused() {
+        let now = now();
+        assert!(check_report(&report(vec![job("a", now, None), job("a", now, None)]), now).is_err());
+        assert!(check_report(&report(vec![job(" ", now, None)]), now).is_err());
+        assert!(check_report(&report(vec![job("a\u{0}", now, None)]), now).is_err());
+    }
+}

@@ -1,0 +1,406 @@
+//! What backup agents do to the database: register a client, report jobs, connector health, seats,
+//! account activity and storage. Lookups before a scope exists go through the `agent_*` functions
+//! of the database; everything else runs in the customer's scope.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+
+use super::Tx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentCustomer {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub pass_key_hash: String,
+    pub is_default: bool,
+}
+
+/// The customer an agent names (None: the default customer).
+pub async fn find_customer(db: &PgPool, name: Option<&str>) -> Result<Option<AgentCustomer>, sqlx::Error> {
+    sqlx::query_as::<_, AgentCustomer>("SELECT id, reseller_id, pass_key_hash, is_default FROM agent_customer($1)")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}
+
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct AgentClient {
+    pub client_id: i64,
+    pub customer_id: i64,
+    pub reseller_id: i64,
+}
+
+/// The client whose token hashes to `token_hash`.
+pub async fn find_client(db: &PgPool, token_hash: &str) -> Result<Option<AgentClient>, sqlx::Error> {
+    sqlx::query_as::<_, AgentClient>("SELECT client_id, customer_id, reseller_id FROM agent_client($1)")
+        .bind(token_hash)
+        .fetch_optional(db)
+        .await
+}
+
+/// What registration checks about the customer, read with the row locked.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerGate {
+    pub name: String,
+    pub activated: bool,
+    pub lifecycle: String,
+    pub auto_authorize: bool,
+    pub mcals_allotted: Option<i32>,
+    pub max_clients: Option<i32>,
+    pub space_quota_bytes: Option<i64>,
+    pub used_space_bytes: i64,
+    pub backups_blocked_reason: Option<String>,
+    pub clients: i64,
+}
+
+pub async fn customer_gate(tx: &mut Tx, customer_id: i64) -> Result<CustomerGate, sqlx::Error> {
+    sqlx::query_as::<_, CustomerGate>(
+        "SELECT c.name, c.activated, c.lifecycle, c.auto_authorize, c.mcals_allotted, c.max_clients, c.space_quota_bytes, \
+                c.used_space_bytes, c.backups_blocked_reason, \
+                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients \
+         FROM customers c WHERE c.id = $1 FOR UPDATE",
+    )
+    .bind(customer_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The reseller's MCAL pool and the clients drawing on it, after taking a lock that serialises
+/// registrations of the reseller (so two agents cannot both take the last MCAL).
+pub async fn lock_pool(tx: &mut Tx, reseller_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal-pool'), $1::int)")
+        .bind(i32::try_from(reseller_id % i64::from(i32::MAX)).unwrap_or(0))
+        .execute(&mut **tx)
+        .await?;
+    let (pool, drawing): (i32, i64) = sqlx::query_as("SELECT mcal_pool, drawing_from_pool FROM agent_pool_usage($1)")
+        .bind(reseller_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((i64::from(pool), drawing))
+}
+
+/// The client with this id under the customer, if any (its id and whether an admin added it).
+pub async fn existing_client(tx: &mut Tx, customer_id: i64, client_key: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM clients WHERE customer_id = $1 AND lower(client_key) = lower($2)")
+        .bind(customer_id)
+        .bind(client_key)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub struct Registration<'a> {
+    pub reseller_id: i64,
+    pub customer_id: i64,
+    pub client_key: &'a str,
+    pub hostname: &'a str,
+    pub os: &'a str,
+    pub token_hash: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// Gives an existing client a new token (re-registration is idempotent: the same client row).
+pub async fn refresh_client(tx: &mut Tx, client_id: i64, r: &Registration<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE clients SET token_hash = $2, hostname = CASE WHEN $3 = '' THEN hostname ELSE $3 END, \
+                os = CASE WHEN $4 = '' THEN os ELSE $4 END, status = 'online', last_seen_at = $5 WHERE id = $1",
+    )
+    .bind(client_id)
+    .bind(r.token_hash)
+    .bind(r.hostname)
+    .bind(r.os)
+    .bind(r.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Creates a client by auto-authorization.
+pub async fn create_client(tx: &mut Tx, r: &Registration<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, os, status, last_seen_at, token_hash, \
+                              created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'online', $6, $7, 'auto_authorization', $6) RETURNING id",
+    )
+    .bind(r.reseller_id)
+    .bind(r.customer_id)
+    .bind(r.client_key)
+    .bind(r.hostname)
+    .bind(r.os)
+    .bind(r.now)
+    .bind(r.token_hash)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// One job of a report, ready to store.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub external_id: String,
+    pub restore: bool,
+    pub connector: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub bytes: i64,
+    pub error: String,
+}
+
+/// Connector names of the customer, for checking a report's references.
+pub async fn connector_names(tx: &mut Tx, customer_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM connectors WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+pub struct ConnectorHealth<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub health: &'a str,
+    pub reason: &'a str,
+}
+
+/// Creates or updates a reported connector. A connector the engine holds critical for an ended
+/// grace period keeps that state: the agent cannot report its way out of it.
+pub async fn upsert_connector(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    c: &ConnectorHealth<'_>,
+    grace_reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO connectors (reseller_id, customer_id, name, kind, health, health_reason, health_since, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT ON CONSTRAINT connectors_name_key DO UPDATE SET kind = EXCLUDED.kind, \
+             health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, \
+             health_since = CASE WHEN connectors.health = EXCLUDED.health THEN connectors.health_since ELSE EXCLUDED.health_since END \
+         WHERE connectors.health_reason IS DISTINCT FROM $8",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(c.name)
+    .bind(c.kind)
+    .bind(c.health)
+    .bind(c.reason)
+    .bind(now)
+    .bind(grace_reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores the jobs set-based; returns the external ids that were new (the rest were already stored).
+pub async fn insert_jobs(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    client_id: i64,
+    jobs: &[JobRecord],
+    restores: bool,
+) -> Result<Vec<String>, sqlx::Error> {
+    let jobs: Vec<&JobRecord> = jobs.iter().filter(|j| j.restore == restores).collect();
+    if jobs.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<&str> = jobs.iter().map(|j| j.external_id.as_str()).collect();
+    let connectors: Vec<Option<&str>> = jobs.iter().map(|j| j.connector.as_deref()).collect();
+    let started: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.started_at).collect();
+    let ended: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.ended_at).collect();
+    let statuses: Vec<&str> = jobs.iter().map(|j| j.status.as_str()).collect();
+    let bytes: Vec<i64> = jobs.iter().map(|j| j.bytes).collect();
+    let errors: Vec<&str> = jobs.iter().map(|j| j.error.as_str()).collect();
+    let (table, error_column, error_value) = if restores {
+        ("restore_jobs", "", "")
+    } else {
+        ("backup_jobs", ", error", ", j.error")
+    };
+    let sql = format!(
+        "INSERT INTO {table} (reseller_id, customer_id, connector_id, client_id, external_id, started_at, ended_at, status, bytes{error_column}) \
+         SELECT $1, $2, k.id, CASE WHEN j.connector IS NULL THEN $3::bigint END, j.external_id, j.started_at, j.ended_at, j.status, j.bytes{error_value} \
+         FROM unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::bigint[], $10::text[]) \
+              AS j(external_id, connector, started_at, ended_at, status, bytes, error) \
+         LEFT JOIN connectors k ON k.customer_id = $2 AND k.name = j.connector \
+         ON CONFLICT (customer_id, external_id) DO NOTHING RETURNING external_id"
+    );
+    sqlx::query_scalar(&sql)
+        .bind(reseller_id)
+        .bind(customer_id)
+        .bind(client_id)
+        .bind(&ids)
+        .bind(&connectors)
+        .bind(&started)
+        .bind(&ended)
+        .bind(&statuses)
+        .bind(&bytes)
+        .bind(&errors)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Last good backup and last restore of the sources the new jobs touched.
+pub async fn update_sources_after_jobs(tx: &mut Tx, customer_id: i64, client_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE connectors k SET last_success_at = j.last FROM ( \
+             SELECT connector_id, max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
+             WHERE customer_id = $1 AND status IN ('succeeded', 'warning') AND connector_id IS NOT NULL GROUP BY connector_id) j \
+         WHERE k.id = j.connector_id AND k.customer_id = $1 AND k.last_success_at IS DISTINCT FROM j.last",
+    )
+    .bind(customer_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE connectors k SET last_restore_at = r.started_at, last_restore_status = r.status FROM ( \
+             SELECT DISTINCT ON (connector_id) connector_id, started_at, status FROM restore_jobs \
+             WHERE customer_id = $1 AND connector_id IS NOT NULL AND status <> 'running' \
+             ORDER BY connector_id, started_at DESC) r \
+         WHERE k.id = r.connector_id AND k.customer_id = $1 \
+           AND (k.last_restore_at, k.last_restore_status) IS DISTINCT FROM (r.started_at, r.status)",
+    )
+    .bind(customer_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE clients k SET last_success_at = j.last FROM ( \
+             SELECT max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
+             WHERE customer_id = $1 AND client_id = $2 AND status IN ('succeeded', 'warning')) j \
+         WHERE k.id = $2 AND j.last IS NOT NULL AND k.last_success_at IS DISTINCT FROM j.last",
+    )
+    .bind(customer_id)
+    .bind(client_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Reported seat counts: the limit rows that exist, and today's daily figures for the trend.
+pub async fn record_seats(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    seats: &[(String, i64)],
+    today: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    let properties: Vec<&str> = seats.iter().map(|(p, _)| p.as_str()).collect();
+    let counts: Vec<i32> = seats
+        .iter()
+        .map(|(_, n)| i32::try_from(*n).unwrap_or(i32::MAX))
+        .collect();
+    sqlx::query(
+        "UPDATE seat_limits s SET seats_used = r.used FROM unnest($2::text[], $3::int[]) AS r(property, used) \
+         WHERE s.customer_id = $1 AND s.seat_property = r.property AND s.seats_used IS DISTINCT FROM r.used",
+    )
+    .bind(customer_id)
+    .bind(&properties)
+    .bind(&counts)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO usage_daily (reseller_id, customer_id, day, seats) \
+         SELECT $1, $2, $3, jsonb_object_agg(r.property, r.used) FROM unnest($4::text[], $5::int[]) AS r(property, used) \
+         ON CONFLICT (customer_id, day) DO UPDATE SET seats = usage_daily.seats || EXCLUDED.seats",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(today)
+    .bind(&properties)
+    .bind(&counts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub struct AccountActivity {
+    pub external_id: String,
+    pub seat_property: String,
+    pub display_name: String,
+    pub active_at: DateTime<Utc>,
+}
+
+/// Accounts seen active: created if new, last activity moved forward, and the month counted for MAU.
+pub async fn record_activity(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    activity: &[AccountActivity],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    if activity.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = activity.iter().map(|a| a.external_id.as_str()).collect();
+    let properties: Vec<&str> = activity.iter().map(|a| a.seat_property.as_str()).collect();
+    let names: Vec<&str> = activity.iter().map(|a| a.display_name.as_str()).collect();
+    let at: Vec<DateTime<Utc>> = activity.iter().map(|a| a.active_at).collect();
+    sqlx::query(
+        "WITH reported AS ( \
+             SELECT DISTINCT ON (property, external_id) external_id, property, display_name, active_at \
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS r(external_id, property, display_name, active_at) \
+             ORDER BY property, external_id, active_at DESC), \
+         upserted AS ( \
+             INSERT INTO accounts (reseller_id, customer_id, external_id, display_name, seat_property, last_activity_at, created_at) \
+             SELECT $1, $2, external_id, display_name, property, active_at, $7 FROM reported \
+             ON CONFLICT ON CONSTRAINT accounts_external_key DO UPDATE SET \
+                 last_activity_at = greatest(accounts.last_activity_at, EXCLUDED.last_activity_at), \
+                 display_name = CASE WHEN EXCLUDED.display_name = '' THEN accounts.display_name ELSE EXCLUDED.display_name END \
+             RETURNING id, last_activity_at) \
+         INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
+         SELECT $1, $2, u.id, date_trunc('month', r.active_at AT TIME ZONE 'UTC')::date \
+         FROM upserted u JOIN accounts a ON a.id = u.id \
+         JOIN unnest($3::text[], $4::text[], $6::timestamptz[]) AS r(external_id, property, active_at) \
+           ON r.external_id = a.external_id AND r.property = a.seat_property \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(&ids)
+    .bind(&properties)
+    .bind(&names)
+    .bind(&at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The client's reported storage, the customer's total (the sum over its clients) and today's figure.
+pub async fn record_storage(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    client_id: i64,
+    bytes: i64,
+    today: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE clients SET used_space_bytes = $2 WHERE id = $1")
+        .bind(client_id)
+        .bind(bytes)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "WITH total AS (SELECT coalesce(sum(used_space_bytes), 0)::bigint AS bytes FROM clients WHERE customer_id = $2), \
+         customer AS (UPDATE customers SET used_space_bytes = (SELECT bytes FROM total) WHERE id = $2 RETURNING 1) \
+         INSERT INTO usage_daily (reseller_id, customer_id, day, storage_bytes) SELECT $1, $2, $3, bytes FROM total \
+         ON CONFLICT (customer_id, day) DO UPDATE SET storage_bytes = EXCLUDED.storage_bytes",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(today)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The agent has been heard from.
+pub async fn touch_client(tx: &mut Tx, client_id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE clients SET last_seen_at = $2, status = 'online' WHERE id = $1")
+        .bind(client_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

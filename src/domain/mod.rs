@@ -3,5 +3,6 @@
 pub mod licensing;
 pub mod lifecycle;
 pub mod tenancy;
+pub mod throttling;
 pub mod units;
 pub mod validation;

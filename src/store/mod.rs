@@ -3,6 +3,8 @@
 //! into every function's own `WHERE reseller_id = …` filters.
 
 pub mod audit;
+pub mod clients;
+pub mod customers;
 pub mod dashboard;
 pub mod portal;
 pub mod sessions;

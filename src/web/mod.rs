@@ -2,6 +2,7 @@
 //! `tests/it/`). `routes` is the list every page is reachable from.
 
 pub mod account;
+pub mod customers;
 pub mod dashboard;
 pub mod filters;
 pub mod forms;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(account::routes())
         .merge(dashboard::routes())
+        .merge(customers::routes())
         .merge(portal::routes())
         .merge(health::routes())
 }
@@ -121,7 +123,10 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
     match role {
         Role::Customer => vec![item("portal", "/portal", "Overview")],
         Role::Operator | Role::ResellerOwner | Role::ResellerAdmin => {
-            vec![item("dashboard", "/dashboard", "Dashboard")]
+            vec![
+                item("dashboard", "/dashboard", "Dashboard"),
+                item("customers", "/customers", "Customers"),
+            ]
         }
     }
 }

@@ -3,6 +3,9 @@
 mod common;
 
 mod cli;
+mod clients;
+mod customer_deletion;
+mod customers;
 mod dashboard;
 mod health;
 mod login;

@@ -341,3 +341,376 @@ async fn with_operator_rights<T>(
         .await?;
     result
 }
+
+/// What the customer form sets, checked and typed. `None` in an optional field means "no limit"
+/// (quota, max clients), "draw from the pool" (MCALs) or "inherit" (throttling).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CustomerSettings {
+    pub legal_name: String,
+    pub email: String,
+    pub address: String,
+    pub city: String,
+    pub phone: String,
+    pub fax: String,
+    pub notes: String,
+    pub backup_location: String,
+    pub space_quota_bytes: Option<i64>,
+    pub auto_authorize: bool,
+    pub email_reports: bool,
+    pub backup_status_reports: bool,
+    pub mcals_allotted: Option<i32>,
+    pub activated: bool,
+    pub max_clients: Option<i32>,
+    pub bandwidth_throttling: Option<serde_json::Value>,
+    pub consolidated_report_to: String,
+    pub consolidated_report_every: Option<String>,
+    pub max_mau: i32,
+    pub service_plan_id: Option<i64>,
+    pub storage_region: String,
+    pub tenant_type: String,
+    pub trial_ends_on: Option<NaiveDate>,
+    pub service_expires_on: Option<NaiveDate>,
+}
+
+impl CustomerSettings {
+    pub fn of(customer: &Customer) -> CustomerSettings {
+        CustomerSettings {
+            legal_name: customer.legal_name.clone(),
+            email: customer.email.clone(),
+            address: customer.address.clone(),
+            city: customer.city.clone(),
+            phone: customer.phone.clone(),
+            fax: customer.fax.clone(),
+            notes: customer.notes.clone(),
+            backup_location: customer.backup_location.clone(),
+            space_quota_bytes: customer.space_quota_bytes,
+            auto_authorize: customer.auto_authorize,
+            email_reports: customer.email_reports,
+            backup_status_reports: customer.backup_status_reports,
+            mcals_allotted: customer.mcals_allotted,
+            activated: customer.activated,
+            max_clients: customer.max_clients,
+            bandwidth_throttling: customer.bandwidth_throttling.clone(),
+            consolidated_report_to: customer.consolidated_report_to.clone(),
+            consolidated_report_every: customer.consolidated_report_every.clone(),
+            max_mau: customer.max_mau,
+            service_plan_id: customer.service_plan_id,
+            storage_region: customer.storage_region.clone(),
+            tenant_type: customer.tenant_type.clone(),
+            trial_ends_on: customer.trial_ends_on,
+            service_expires_on: customer.service_expires_on,
+        }
+    }
+}
+
+/// A credit quota change: applied now, or kept pending until its effective day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditQuotaChange {
+    Unchanged,
+    Clear,
+    Now { quota: String, on: NaiveDate },
+    Pending { quota: String, on: NaiveDate },
+}
+
+/// Whether `name` is taken by any customer of the installation (names are global: agents
+/// register by name, so another reseller's customer counts too). Only a yes/no leaves this
+/// function; the unique index `customers_name_key` remains the real guard.
+pub async fn name_taken(tx: &mut Tx, name: &str) -> Result<bool, sqlx::Error> {
+    with_operator_rights(tx, |tx| {
+        let name = name.to_string();
+        Box::pin(async move {
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE lower(name) = lower($1))")
+                .bind(name)
+                .fetch_one(&mut **tx)
+                .await
+        })
+    })
+    .await
+}
+
+const SETTINGS_COLUMNS: &str = "legal_name, email, address, city, phone, fax, notes, backup_location, space_quota_bytes, \
+    auto_authorize, email_reports, backup_status_reports, mcals_allotted, activated, max_clients, bandwidth_throttling, \
+    consolidated_report_to, consolidated_report_every, max_mau, service_plan_id, storage_region, tenant_type, \
+    trial_ends_on, service_expires_on";
+
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    s: &'q CustomerSettings,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(&s.legal_name)
+        .bind(&s.email)
+        .bind(&s.address)
+        .bind(&s.city)
+        .bind(&s.phone)
+        .bind(&s.fax)
+        .bind(&s.notes)
+        .bind(&s.backup_location)
+        .bind(s.space_quota_bytes)
+        .bind(s.auto_authorize)
+        .bind(s.email_reports)
+        .bind(s.backup_status_reports)
+        .bind(s.mcals_allotted)
+        .bind(s.activated)
+        .bind(s.max_clients)
+        .bind(&s.bandwidth_throttling)
+        .bind(&s.consolidated_report_to)
+        .bind(&s.consolidated_report_every)
+        .bind(s.max_mau)
+        .bind(s.service_plan_id)
+        .bind(&s.storage_region)
+        .bind(&s.tenant_type)
+        .bind(s.trial_ends_on)
+        .bind(s.service_expires_on)
+}
+
+/// Creates a customer; the caller has checked the reseller is in its scope and has room.
+pub async fn insert(
+    tx: &mut Tx,
+    reseller_id: i64,
+    name: &str,
+    settings: &CustomerSettings,
+    pass_key_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let placeholders: Vec<String> = (4..28).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "INSERT INTO customers (reseller_id, name, pass_key_hash, {SETTINGS_COLUMNS}, created_at) \
+         VALUES ($1, $2, $3, {}, $28) RETURNING id",
+        placeholders.join(", ")
+    );
+    let query = sqlx::query(&sql).bind(reseller_id).bind(name).bind(pass_key_hash);
+    let row = bind_settings(query, settings).bind(now).fetch_one(&mut **tx).await?;
+    sqlx::Row::try_get::<i64, _>(&row, 0)
+}
+
+pub async fn update(tx: &mut Tx, id: i64, settings: &CustomerSettings) -> Result<(), sqlx::Error> {
+    let assignments: Vec<String> = SETTINGS_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, column)| format!("{column} = ${}", i + 3))
+        .collect();
+    let sql = format!(
+        "UPDATE customers SET {} WHERE id = $1 AND ($2::bigint IS NULL OR reseller_id = $2)",
+        assignments.join(", ")
+    );
+    let reseller = tx.scope().reseller_id();
+    let query = sqlx::query(&sql).bind(id).bind(reseller);
+    bind_settings(query, settings).execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub async fn set_credit_quota(tx: &mut Tx, id: i64, change: &CreditQuotaChange) -> Result<(), sqlx::Error> {
+    let (sql, quota, on): (&str, Option<&str>, Option<NaiveDate>) = match change {
+        CreditQuotaChange::Unchanged => return Ok(()),
+        CreditQuotaChange::Clear => (
+            "UPDATE customers SET credit_quota = NULL, credit_quota_effective_on = NULL, \
+             pending_credit_quota = NULL, pending_credit_quota_on = NULL WHERE id = $1",
+            None,
+            None,
+        ),
+        CreditQuotaChange::Now { quota, on } => (
+            "UPDATE customers SET credit_quota = $2::numeric, credit_quota_effective_on = $3, \
+             pending_credit_quota = NULL, pending_credit_quota_on = NULL WHERE id = $1",
+            Some(quota.as_str()),
+            Some(*on),
+        ),
+        CreditQuotaChange::Pending { quota, on } => (
+            "UPDATE customers SET pending_credit_quota = $2::numeric, pending_credit_quota_on = $3 WHERE id = $1",
+            Some(quota.as_str()),
+            Some(*on),
+        ),
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(quota)
+        .bind(on)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_pass_key_hash(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+    let reseller = tx.scope().reseller_id();
+    sqlx::query("UPDATE customers SET pass_key_hash = $3 WHERE id = $1 AND ($2::bigint IS NULL OR reseller_id = $2)")
+        .bind(id)
+        .bind(reseller)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The reseller's allowances and what its customers use of them, for the form's snapshots and
+/// checks. `excluding` leaves the edited customer's own quota out of "allotted to customers".
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResellerSnapshot {
+    pub id: i64,
+    pub name: String,
+    pub max_customers: i32,
+    pub customers: i64,
+    pub disk_space_bytes: i64,
+    pub allotted_to_customers: i64,
+    pub mcal_pool: i32,
+    pub drawing_from_pool: i64,
+    pub bandwidth_throttling: Option<serde_json::Value>,
+    pub server_throttling: Option<serde_json::Value>,
+}
+
+impl ResellerSnapshot {
+    pub fn free_space(&self) -> i64 {
+        (self.disk_space_bytes - self.allotted_to_customers).max(0)
+    }
+
+    pub fn mcal_pool_free(&self) -> i64 {
+        crate::domain::licensing::mcal_pool_free(i64::from(self.mcal_pool), self.drawing_from_pool)
+    }
+}
+
+/// `lock`: hold the reseller's row until commit, so two creations cannot both take the last place.
+pub async fn reseller_snapshot(
+    tx: &mut Tx,
+    reseller_id: i64,
+    excluding: Option<i64>,
+    lock: bool,
+) -> Result<ResellerSnapshot, sqlx::Error> {
+    let scope_reseller = tx.scope().reseller_id();
+    if lock {
+        sqlx::query("SELECT id FROM resellers WHERE id = $1 AND ($2::bigint IS NULL OR id = $2) FOR UPDATE")
+            .bind(reseller_id)
+            .bind(scope_reseller)
+            .fetch_one(&mut **tx)
+            .await?;
+    }
+    sqlx::query_as::<_, ResellerSnapshot>(
+        "SELECT r.id, r.name, r.max_customers, \
+                (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted' AND NOT c.is_default) AS customers, \
+                r.disk_space_bytes, \
+                (SELECT coalesce(sum(c.space_quota_bytes), 0)::bigint FROM customers c \
+                 WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted' AND c.id IS DISTINCT FROM $3) AS allotted_to_customers, \
+                r.mcal_pool, \
+                (SELECT count(*) FROM clients k JOIN customers c ON c.id = k.customer_id \
+                 WHERE k.reseller_id = r.id AND c.mcals_allotted IS NULL AND c.lifecycle <> 'deleted') AS drawing_from_pool, \
+                r.bandwidth_throttling, \
+                (SELECT bandwidth_throttling FROM server_settings WHERE id = 1) AS server_throttling \
+         FROM resellers r WHERE r.id = $1 AND ($2::bigint IS NULL OR r.id = $2)",
+    )
+    .bind(reseller_id)
+    .bind(scope_reseller)
+    .bind(excluding)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServicePlan {
+    pub id: i64,
+    pub name: String,
+    pub edition: String,
+    pub is_evaluation: bool,
+}
+
+pub async fn service_plans(tx: &mut Tx) -> Result<Vec<ServicePlan>, sqlx::Error> {
+    sqlx::query_as::<_, ServicePlan>(
+        "SELECT id, name, edition, is_evaluation FROM service_plans ORDER BY is_evaluation, lower(name)",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The customer's web-portal user, if it has one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PortalUser {
+    pub id: i64,
+    pub username: String,
+    pub disabled: bool,
+}
+
+pub async fn portal_user(tx: &mut Tx, customer_id: i64) -> Result<Option<PortalUser>, sqlx::Error> {
+    let reseller = tx.scope().reseller_id();
+    sqlx::query_as::<_, PortalUser>(
+        "SELECT id, username, disabled_at IS NOT NULL AS disabled FROM users \
+         WHERE customer_id = $1 AND role = 'customer' AND ($2::bigint IS NULL OR reseller_id = $2)",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// What to do with the customer's portal user.
+#[derive(Debug, Clone)]
+pub enum PortalAccess {
+    /// Leave it as it is (no user and access off).
+    Unchanged,
+    /// Create or update the user; `password_hash` `None` keeps the current password.
+    Enable {
+        username: String,
+        password_hash: Option<String>,
+    },
+    /// Keep the user but refuse its logins.
+    Disable,
+}
+
+pub async fn set_portal_access(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    email: &str,
+    access: &PortalAccess,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    match access {
+        PortalAccess::Unchanged => Ok(()),
+        PortalAccess::Disable => {
+            sqlx::query(
+                "UPDATE users SET disabled_at = coalesce(disabled_at, $3) \
+                 WHERE customer_id = $1 AND reseller_id = $2 AND role = 'customer'",
+            )
+            .bind(customer_id)
+            .bind(reseller_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            // Session lookups refuse disabled users, so its open sessions end too.
+            Ok(())
+        }
+        PortalAccess::Enable {
+            username,
+            password_hash,
+        } => {
+            let updated = sqlx::query(
+                "UPDATE users SET username = $3, email = $4, disabled_at = NULL, \
+                        password_hash = coalesce($5, password_hash), \
+                        password_changed_at = CASE WHEN $5::text IS NULL THEN password_changed_at ELSE $6 END \
+                 WHERE customer_id = $1 AND reseller_id = $2 AND role = 'customer'",
+            )
+            .bind(customer_id)
+            .bind(reseller_id)
+            .bind(username)
+            .bind(email)
+            .bind(password_hash)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                sqlx::query(
+                    "INSERT INTO users (username, display_name, email, password_hash, role, reseller_id, customer_id, \
+                                        created_at, password_changed_at) \
+                     VALUES ($3, $3, $4, $5, 'customer', $2, $1, $6, $6)",
+                )
+                .bind(customer_id)
+                .bind(reseller_id)
+                .bind(username)
+                .bind(email)
+                .bind(password_hash.as_deref().unwrap_or_default())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod clients;
 mod customer_deletion;
+mod customer_form;
 mod customers;
 mod dashboard;
 mod health;

@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/edit",
             get(form::show_edit_customer).post(form::update_customer),
         )
-        .route("/customers/{id}/pass-key", post(form::regenerate_pass_key))
+        .route(
+            "/customers/{id}/pass-key",
+            get(form::confirm_regenerate_pass_key).post(form::regenerate_pass_key),
+        )
         .route("/customers/{id}/auto-authorize", post(list::toggle_auto_authorize))
         .route("/customers/{id}/activation", post(list::toggle_activation))
         .route("/customers/{id}/clients", get(clients::show_clients))

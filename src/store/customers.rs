@@ -714,3 +714,26 @@ pub async fn set_portal_access(
         }
     }
 }
+
+/// Saves the customer's replication choice.
+pub async fn set_replication(
+    tx: &mut Tx,
+    customer_id: i64,
+    mode: &str,
+    target: &str,
+    schedule: &str,
+) -> Result<(), sqlx::Error> {
+    let reseller = tx.scope().reseller_id();
+    sqlx::query(
+        "UPDATE customers SET replication_mode = $3, replication_target = $4, replication_schedule = $5 \
+         WHERE id = $1 AND ($2::bigint IS NULL OR reseller_id = $2)",
+    )
+    .bind(customer_id)
+    .bind(reseller)
+    .bind(mode)
+    .bind(target)
+    .bind(schedule)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

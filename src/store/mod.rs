@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod customers;
 pub mod dashboard;
+pub mod invoicing;
 pub mod portal;
 pub mod sessions;
 pub mod users;

@@ -6,6 +6,7 @@ mod cli;
 mod clients;
 mod customer_deletion;
 mod customer_form;
+mod customer_settings;
 mod customers;
 mod dashboard;
 mod health;

@@ -737,3 +737,10 @@ pub async fn set_replication(
     .await?;
     Ok(())
 }
+
+/// The server-wide throttling setting (NULL: none), the last level of inheritance.
+pub async fn server_throttling(tx: &mut Tx) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar("SELECT bandwidth_throttling FROM server_settings WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+}

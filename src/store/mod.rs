@@ -8,6 +8,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod invoicing;
 pub mod portal;
+pub mod resellers;
 pub mod sessions;
 pub mod users;
 

@@ -10,6 +10,7 @@ pub mod health;
 pub mod listing;
 pub mod login;
 pub mod portal;
+pub mod resellers;
 
 use askama::Template;
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(dashboard::routes())
         .merge(customers::routes())
+        .merge(resellers::routes())
         .merge(portal::routes())
         .merge(health::routes())
 }
@@ -123,10 +125,15 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
     match role {
         Role::Customer => vec![item("portal", "/portal", "Overview")],
         Role::Operator | Role::ResellerOwner | Role::ResellerAdmin => {
-            vec![
+            let mut items = vec![
                 item("dashboard", "/dashboard", "Dashboard"),
                 item("customers", "/customers", "Customers"),
-            ]
+                item("space", "/space", "Disk space"),
+            ];
+            if role == Role::Operator {
+                items.push(item("resellers", "/resellers", "Resellers"));
+            }
+            items
         }
     }
 }

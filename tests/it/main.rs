@@ -13,5 +13,6 @@ mod health;
 mod login;
 mod migrations;
 mod portal;
+mod resellers;
 mod row_security;
 mod seed;

@@ -435,6 +435,53 @@ fn same_amount(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// The throttling part of a form (customers, resellers, clients use the same fields).
+pub struct ThrottlingFields<'a> {
+    pub mode: &'a str,
+    pub enabled: bool,
+    pub when: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub off_on_weekends: bool,
+    pub max_kbps: &'a str,
+}
+
+/// `None`: inherit; otherwise the custom setting as stored (jsonb).
+pub fn check_throttling(check: &mut FormCheck, fields: &ThrottlingFields<'_>) -> Option<Value> {
+    if check.choice("throttling_mode", fields.mode, &["inherit", "custom"]) != "custom" {
+        return None;
+    }
+    let window = match check.choice("throttle_when", fields.when, &["always", "window"]) {
+        "window" => {
+            let from = parse_time(check, "throttle_from", fields.from);
+            let to = parse_time(check, "throttle_to", fields.to);
+            from.zip(to)
+        }
+        _ => None,
+    };
+    let max_kbps = if fields.enabled {
+        check.number("throttle_max_kbps", fields.max_kbps, 1, 100_000_000)
+    } else {
+        check
+            .optional_number("throttle_max_kbps", fields.max_kbps, 1, 100_000_000)
+            .unwrap_or(0)
+    };
+    let setting = Throttling {
+        enabled: fields.enabled,
+        window,
+        off_on_weekends: fields.off_on_weekends,
+        max_kbps,
+    };
+    if let Err(error) = setting.check() {
+        let field = match error {
+            throttling::ThrottlingError::EmptyWindow => "throttle_to",
+            throttling::ThrottlingError::NonPositiveRate => "throttle_max_kbps",
+        };
+        check.error(field, error.to_string());
+    }
+    serde_json::to_value(&setting).ok()
+}
+
 fn check_input(
     input: &CustomerInput,
     existing: Option<&Editing>,
@@ -486,41 +533,18 @@ fn check_input(
         .optional_number("max_clients", &input.max_clients, 0, 1_000_000)
         .map(|n| n as i32);
 
-    let bandwidth_throttling = match check.choice("throttling_mode", &input.throttling_mode, &["inherit", "custom"]) {
-        "custom" => {
-            let enabled = input.throttle_enabled.is_some();
-            let window = match check.choice("throttle_when", &input.throttle_when, &["always", "window"]) {
-                "window" => {
-                    let from = parse_time(check, "throttle_from", &input.throttle_from);
-                    let to = parse_time(check, "throttle_to", &input.throttle_to);
-                    from.zip(to)
-                }
-                _ => None,
-            };
-            let max_kbps = if enabled {
-                check.number("throttle_max_kbps", &input.throttle_max_kbps, 1, 100_000_000)
-            } else {
-                check
-                    .optional_number("throttle_max_kbps", &input.throttle_max_kbps, 1, 100_000_000)
-                    .unwrap_or(0)
-            };
-            let setting = Throttling {
-                enabled,
-                window,
-                off_on_weekends: input.throttle_off_weekends.is_some(),
-                max_kbps,
-            };
-            if let Err(error) = setting.check() {
-                let field = match error {
-                    throttling::ThrottlingError::EmptyWindow => "throttle_to",
-                    throttling::ThrottlingError::NonPositiveRate => "throttle_max_kbps",
-                };
-                check.error(field, error.to_string());
-            }
-            serde_json::to_value(&setting).ok()
-        }
-        _ => None,
-    };
+    let bandwidth_throttling = check_throttling(
+        check,
+        &ThrottlingFields {
+            mode: &input.throttling_mode,
+            enabled: input.throttle_enabled.is_some(),
+            when: &input.throttle_when,
+            from: &input.throttle_from,
+            to: &input.throttle_to,
+            off_on_weekends: input.throttle_off_weekends.is_some(),
+            max_kbps: &input.throttle_max_kbps,
+        },
+    );
 
     let report_to = check.text("report_to", &input.report_to, false, 1000);
     if let Err(message) = parse_email_list(&report_to) {

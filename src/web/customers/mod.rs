@@ -7,6 +7,8 @@ mod form;
 mod list;
 mod settings;
 
+pub use form::{ThrottlingFields, check_throttling};
+
 use axum::Router;
 use axum::routing::{get, post};
 

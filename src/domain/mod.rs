@@ -2,6 +2,7 @@
 
 pub mod licensing;
 pub mod lifecycle;
+pub mod space;
 pub mod tenancy;
 pub mod throttling;
 pub mod units;

@@ -10,6 +10,7 @@ pub mod invoicing;
 pub mod portal;
 pub mod resellers;
 pub mod sessions;
+pub mod space;
 pub mod users;
 
 use std::ops::{Deref, DerefMut};

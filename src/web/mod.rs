@@ -11,6 +11,7 @@ pub mod listing;
 pub mod login;
 pub mod portal;
 pub mod resellers;
+pub mod space;
 
 use askama::Template;
 use axum::Router;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(customers::routes())
         .merge(resellers::routes())
+        .merge(space::routes())
         .merge(portal::routes())
         .merge(health::routes())
 }

@@ -16,3 +16,4 @@ mod portal;
 mod resellers;
 mod row_security;
 mod seed;
+mod space;

@@ -162,6 +162,8 @@ pub struct Customer {
     pub replication_target: String,
     pub replication_schedule: String,
     pub clients: i64,
+    /// What the customer's clients have as space limits between them.
+    pub allotted_to_clients: i64,
 }
 
 pub async fn get(tx: &mut Tx, id: i64) -> Result<Customer, sqlx::Error> {
@@ -176,7 +178,9 @@ pub async fn get(tx: &mut Tx, id: i64) -> Result<Customer, sqlx::Error> {
                 c.auto_authorize, c.email_reports, c.backup_status_reports, c.bandwidth_throttling, \
                 c.consolidated_report_to, c.consolidated_report_every, c.max_mau, c.replication_mode, \
                 c.replication_target, c.replication_schedule, \
-                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients \
+                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+                (SELECT coalesce(sum(k.space_limit_bytes), 0)::bigint FROM clients k WHERE k.customer_id = c.id) \
+                    AS allotted_to_clients \
          FROM customers c JOIN resellers r ON r.id = c.reseller_id \
          WHERE c.id = $1 AND ($2::bigint IS NULL OR c.reseller_id = $2) AND c.lifecycle <> 'deleted'",
     )

@@ -565,3 +565,28 @@ async fn a_reseller_cannot_create_a_customer_under_another_reseller_or_edit_its_
         .expect("customer");
     assert_eq!(after, before);
 }
+
+#[tokio::test]
+async fn a_quota_below_what_its_clients_hold_is_refused_on_the_edit_form() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE clients SET space_limit_bytes = 60 * 1073741824::bigint WHERE customer_id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+    let client = app.login("admin@northwind.example").await;
+    client.get(&format!("/customers/{contoso}/edit")).await;
+    let response = post(
+        &client,
+        &format!("/customers/{contoso}/edit"),
+        &with(valid("x"), &[("space_quota_gib", "10")]),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text("#space_quota_gib-error")
+            .contains("Its clients already have")
+    );
+}

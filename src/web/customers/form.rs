@@ -14,6 +14,7 @@ use super::{customer_audit, parse_id, require_staff};
 use crate::auth::current_user::FlashMessage;
 use crate::auth::sessions::{random_token, sha256_hex};
 use crate::auth::{CurrentUser, Flash, passwords};
+use crate::domain::space::{SpaceRefusal, check_child, check_parent};
 use crate::domain::tenancy::Role;
 use crate::domain::throttling::{self, Throttling};
 use crate::domain::units::format_bytes;
@@ -502,17 +503,32 @@ fn check_input(
     let space_quota_bytes = check
         .optional_number("space_quota_gib", &input.space_quota_gib, 0, i64::MAX / GIB)
         .map(|gib| gib * GIB);
-    if let Some(quota) = space_quota_bytes {
-        let unchanged = existing.is_some_and(|e| e.customer.space_quota_bytes == Some(quota));
-        if quota > snapshot.free_space() && !unchanged {
-            check.error(
+    let unchanged = existing.is_some_and(|e| e.customer.space_quota_bytes == space_quota_bytes);
+    if !unchanged {
+        let clients_hold = existing.map_or(0, |e| e.customer.allotted_to_clients);
+        match check_child(
+            Some(snapshot.disk_space_bytes),
+            snapshot.allotted_to_customers,
+            space_quota_bytes,
+        )
+        .and_then(|()| check_parent(space_quota_bytes, clients_hold))
+        {
+            Err(SpaceRefusal::ExceedsParent { free }) => check.error(
                 "space_quota_gib",
                 format!(
                     "The reseller has {} free to allot; enter at most {} GiB.",
-                    format_bytes(snapshot.free_space()),
-                    snapshot.free_space() / GIB
+                    format_bytes(free),
+                    free / GIB
                 ),
-            );
+            ),
+            Err(SpaceRefusal::BelowChildren { allotted_to_children }) => check.error(
+                "space_quota_gib",
+                format!(
+                    "Its clients already have {} between them; enter at least that or lower their limits on the disk space page.",
+                    format_bytes(allotted_to_children)
+                ),
+            ),
+            Ok(()) => {}
         }
     }
 
@@ -757,6 +773,18 @@ pub async fn create_customer(
         let errors = FieldErrors::from([(
             "name",
             format!("{} has reached its allowance of customers.", locked.name),
+        )]);
+        return form_page(&state, &user, FlashMessage::default(), None, input, errors).await;
+    }
+    if checked
+        .settings
+        .space_quota_bytes
+        .is_some_and(|quota| quota > locked.free_space())
+    {
+        drop(tx);
+        let errors = FieldErrors::from([(
+            "space_quota_gib",
+            "The reseller no longer has that much free space.".to_string(),
         )]);
         return form_page(&state, &user, FlashMessage::default(), None, input, errors).await;
     }

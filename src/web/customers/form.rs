@@ -211,6 +211,10 @@ impl CustomerFormPage {
         }
     }
 
+    fn has_portal_user(&self) -> bool {
+        self.editing.as_ref().is_some_and(|e| e.has_portal_user)
+    }
+
     fn is_default(&self) -> bool {
         self.editing.as_ref().is_some_and(|e| e.customer.is_default)
     }

@@ -477,11 +477,15 @@ pub async fn insert(
     pass_key_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    let placeholders: Vec<String> = (4..28).map(|n| format!("${n}")).collect();
+    // $1–$3 come first, then one parameter per settings column (bound by `bind_settings` in
+    // the same order), then created_at.
+    let columns = SETTINGS_COLUMNS.split(',').count();
+    let placeholders: Vec<String> = (4..4 + columns).map(|n| format!("${n}")).collect();
     let sql = format!(
         "INSERT INTO customers (reseller_id, name, pass_key_hash, {SETTINGS_COLUMNS}, created_at) \
-         VALUES ($1, $2, $3, {}, $28) RETURNING id",
-        placeholders.join(", ")
+         VALUES ($1, $2, $3, {}, ${}) RETURNING id",
+        placeholders.join(", "),
+        4 + columns
     );
     let query = sqlx::query(&sql).bind(reseller_id).bind(name).bind(pass_key_hash);
     let row = bind_settings(query, settings).bind(now).fetch_one(&mut **tx).await?;

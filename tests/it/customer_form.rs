@@ -181,6 +181,7 @@ async fn each_invalid_field_is_reported_next_to_it_and_nothing_is_saved() {
             ],
             "throttle_from",
         ),
+        (&[("email", ""), ("email_reports", "on")], "email"),
         (&[("report_to", "ops@example.com, nope")], "report_to"),
         (&[("report_every", "weekly")], "report_to"),
         (&[("report_every", "hourly")], "report_every"),
@@ -287,7 +288,7 @@ async fn the_form_shows_the_resellers_space_snapshot() {
     let page = app.login("admin@northwind.example").await.get("/customers/new").await;
     assert_eq!(page.status, StatusCode::OK);
     let figures = page.texts("#space-snapshot dd");
-    assert_eq!(figures.len(), 3);
+    assert_eq!(figures.len(), 4);
     assert_eq!(figures[0], "40.0 TiB");
 }
 

@@ -581,6 +581,9 @@ fn check_input(
     if report_every.is_some() && report_to.trim().is_empty() {
         check.error("report_to", "Add at least one recipient for the consolidated report.");
     }
+    if (input.email_reports.is_some() || input.backup_status_reports.is_some()) && email.is_empty() {
+        check.error("email", "Email reports need an address to go to.");
+    }
     let max_mau = check.number("max_mau", &input.max_mau, 0, i64::from(i32::MAX)) as i32;
 
     let service_plan_id = if input.service_plan_id.trim().is_empty() {

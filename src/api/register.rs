@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::{ApiJson, ErrorResponse, refused, unauthorized};
 use crate::auth::sessions::{constant_time_eq, random_token, sha256_hex};
-use crate::domain::licensing::{McalRefusal, check_mcal};
+use crate::domain::licensing::{ClientRefusal, McalRefusal, check_new_client, mcal_pool_free};
 use crate::domain::tenancy::Scope;
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
@@ -151,12 +151,6 @@ pub async fn register_client(
                     "Automatic authorization is off for this customer and no admin has added this client.",
                 ));
             }
-            if gate.max_clients.is_some_and(|max| gate.clients >= i64::from(max)) {
-                return Err(refused(
-                    "max_clients_reached",
-                    "The customer has reached its maximum number of clients.",
-                ));
-            }
             if gate
                 .space_quota_bytes
                 .is_some_and(|quota| gate.used_space_bytes >= quota)
@@ -167,18 +161,19 @@ pub async fn register_client(
                 ));
             }
             let (pool, drawing) = store::agents::lock_pool(&mut tx, customer.reseller_id).await?;
-            let pool_free = (pool - drawing).max(0);
-            match check_mcal(gate.mcals_allotted.map(i64::from), gate.clients, pool_free) {
-                Ok(()) => {}
-                Err(McalRefusal::AllotmentUsedUp) => {
-                    return Err(refused(
-                        "mcal_allotment_used_up",
-                        "The customer has used all the MCALs allotted to it.",
-                    ));
-                }
-                Err(McalRefusal::PoolUsedUp) => {
-                    return Err(refused("mcal_pool_used_up", "The reseller's MCAL pool is used up."));
-                }
+            let verdict = check_new_client(
+                gate.max_clients.map(i64::from),
+                gate.clients,
+                gate.mcals_allotted.map(i64::from),
+                mcal_pool_free(pool, drawing),
+            );
+            if let Err(refusal) = verdict {
+                let code = match refusal {
+                    ClientRefusal::MaxClients => "max_clients_reached",
+                    ClientRefusal::Mcal(McalRefusal::AllotmentUsedUp) => "mcal_allotment_used_up",
+                    ClientRefusal::Mcal(McalRefusal::PoolUsedUp) => "mcal_pool_used_up",
+                };
+                return Err(refused(code, refusal.to_string()));
             }
             store::agents::create_client(&mut tx, &registration).await?;
             true

@@ -167,6 +167,46 @@ impl LimitChange {
     }
 }
 
+/// MCALs left in a reseller's pool. The pool (`resellers.mcal_pool`) is drawn on only by the
+/// clients of customers without an allotment (`mcals_allotted IS NULL`), one MCAL per client;
+/// customers with an allotment are capped by that allotment instead and do not touch the pool.
+/// Never negative: a pool lowered below what is in use is simply used up.
+pub fn mcal_pool_free(mcal_pool: i64, clients_drawing_from_pool: i64) -> i64 {
+    (mcal_pool - clients_drawing_from_pool).max(0)
+}
+
+/// Why a new client may not be added to a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRefusal {
+    /// The customer's maximum number of clients is reached.
+    MaxClients,
+    Mcal(McalRefusal),
+}
+
+impl std::fmt::Display for ClientRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClientRefusal::MaxClients => "The customer has reached its maximum number of clients.",
+            ClientRefusal::Mcal(McalRefusal::AllotmentUsedUp) => "The customer has used all the MCALs allotted to it.",
+            ClientRefusal::Mcal(McalRefusal::PoolUsedUp) => "The reseller's MCAL pool is used up.",
+        })
+    }
+}
+
+/// Whether one more client may be added: the max client limit first, then the MCAL rule
+/// ([`check_mcal`]). `clients` is how many the customer has now.
+pub fn check_new_client(
+    max_clients: Option<i64>,
+    clients: i64,
+    allotted: Option<i64>,
+    pool_free: i64,
+) -> Result<(), ClientRefusal> {
+    if max_clients.is_some_and(|max| clients >= max) {
+        return Err(ClientRefusal::MaxClients);
+    }
+    check_mcal(allotted, clients, pool_free).map_err(ClientRefusal::Mcal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +308,31 @@ mod tests {
             assert_eq!(SeatProperty::parse(property.as_str()), Some(property));
         }
         assert_eq!(SeatProperty::parse("printer"), None);
+    }
+
+    #[test]
+    fn the_pool_counts_only_clients_of_customers_without_an_allotment() {
+        assert_eq!(mcal_pool_free(160, 40), 120);
+        assert_eq!(mcal_pool_free(40, 40), 0);
+        assert_eq!(mcal_pool_free(30, 40), 0, "a lowered pool is used up, never negative");
+    }
+
+    #[test]
+    fn a_new_client_is_refused_at_the_max_client_limit_before_mcals_are_looked_at() {
+        assert_eq!(check_new_client(Some(3), 2, None, 10), Ok(()));
+        assert_eq!(check_new_client(Some(3), 3, None, 10), Err(ClientRefusal::MaxClients));
+        assert_eq!(
+            check_new_client(None, 3, Some(3), 10),
+            Err(ClientRefusal::Mcal(McalRefusal::AllotmentUsedUp))
+        );
+        assert_eq!(
+            check_new_client(None, 3, None, 0),
+            Err(ClientRefusal::Mcal(McalRefusal::PoolUsedUp))
+        );
+        assert_eq!(
+            check_new_client(Some(10), 3, Some(4), 0),
+            Ok(()),
+            "an allotment does not need the pool"
+        );
     }
 }

@@ -4,6 +4,8 @@ pub mod forecast;
 pub mod licensing;
 pub mod lifecycle;
 pub mod sla;
+pub mod space;
 pub mod tenancy;
+pub mod throttling;
 pub mod units;
 pub mod validation;

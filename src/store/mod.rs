@@ -4,12 +4,17 @@
 
 pub mod agents;
 pub mod audit;
+pub mod clients;
 pub mod customer_details;
+pub mod customers;
 pub mod dashboard;
+pub mod invoicing;
 pub mod lifecycle;
 pub mod portal;
+pub mod resellers;
 pub mod seat_limits;
 pub mod sessions;
+pub mod space;
 pub mod users;
 
 use std::ops::{Deref, DerefMut};

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod charts;
 pub mod customer_details;
+pub mod customers;
 pub mod dashboard;
 pub mod filters;
 pub mod forms;
@@ -12,7 +13,9 @@ pub mod lifecycle;
 pub mod listing;
 pub mod login;
 pub mod portal;
+pub mod resellers;
 pub mod seat_limits;
+pub mod space;
 
 use askama::Template;
 use axum::Router;
@@ -36,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .merge(customer_details::routes())
         .merge(lifecycle::routes())
         .merge(seat_limits::routes())
+        .merge(customers::routes())
+        .merge(resellers::routes())
+        .merge(space::routes())
         .merge(portal::routes())
         .merge(health::routes())
 }
@@ -128,7 +134,15 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
     match role {
         Role::Customer => vec![item("portal", "/portal", "Overview")],
         Role::Operator | Role::ResellerOwner | Role::ResellerAdmin => {
-            vec![item("dashboard", "/dashboard", "Dashboard")]
+            let mut items = vec![
+                item("dashboard", "/dashboard", "Dashboard"),
+                item("customers", "/customers", "Customers"),
+                item("space", "/space", "Disk space"),
+            ];
+            if role == Role::Operator {
+                items.push(item("resellers", "/resellers", "Resellers"));
+            }
+            items
         }
     }
 }

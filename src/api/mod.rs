@@ -14,6 +14,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
@@ -156,6 +157,35 @@ pub fn unauthorized(code: &'static str, message: &str) -> ApiError {
         code,
         message: message.to_string(),
     })
+}
+
+/// Text with nothing but spaces and control characters in it (what the schema's patterns refuse).
+pub fn is_blank(value: &str) -> bool {
+    value.chars().all(|c| c == ' ' || c.is_ascii_control())
+}
+
+/// A whole number as JSON Schema understands "integer": `3` and `3.0` both, never `3.5` or `-1`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+    match Number::deserialize(deserializer)? {
+        Number::Whole(n) => Ok(n),
+        Number::Float(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => Ok(f as u64),
+        Number::Float(f) => Err(serde::de::Error::custom(format!(
+            "{f} is not a whole number of at least 0"
+        ))),
+    }
+}
+
+/// The same for an optional field.
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "whole_number")] u64);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|w| w.0))
 }
 
 /// A refusal by a rule, with its documented code.

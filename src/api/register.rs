@@ -21,15 +21,24 @@ pub struct RegisterRequest {
     /// The customer's name as the admin created it. Leave it out (or empty) for an agent that
     /// belongs to no customer: it registers under the default customer.
     #[serde(default)]
+    #[schema(max_length = 120, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub customer: Option<String>,
     /// The customer's pass key (not needed for the default customer).
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub pass_key: Option<String>,
     /// The client's id, unique within the customer; the same id registers the same client again.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub client_id: String,
     #[serde(default)]
+    #[schema(max_length = 253, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub hostname: String,
     #[serde(default)]
+    #[schema(max_length = 120, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub os: String,
 }
 
@@ -47,7 +56,7 @@ pub struct RegisterResponse {
 }
 
 fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), ApiError> {
-    if required && value.trim().is_empty() {
+    if required && super::is_blank(value) {
         return Err(ApiError(AppError::BadRequest(format!("`{field}` must not be empty."))));
     }
     if value.chars().count() > max || value.chars().any(char::is_control) {
@@ -79,11 +88,16 @@ pub async fn register_client(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let customer_name = request.customer.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let customer_name = request
+        .customer
+        .as_deref()
+        .map(|n| n.trim_matches(' '))
+        .filter(|n| !n.is_empty());
     check_text("customer", customer_name.unwrap_or_default(), 120, false)?;
     check_text("client_id", &request.client_id, 120, true)?;
     check_text("hostname", &request.hostname, 253, false)?;
     check_text("os", &request.os, 120, false)?;
+    check_text("pass_key", request.pass_key.as_deref().unwrap_or_default(), 200, false)?;
     let now = state.clock().now();
     let limit_key = format!("register:{}", customer_name.unwrap_or_default().to_lowercase());
     state.limiter().check(&limit_key, now)?;
@@ -127,15 +141,15 @@ pub async fn register_client(
             "The customer is deactivated; its clients may not back up.",
         ));
     }
-    let client_key = request.client_id.trim();
+    let client_key = request.client_id.trim_matches(' ');
     let token = random_token();
     let token_hash = sha256_hex(&token);
     let registration = store::agents::Registration {
         reseller_id: customer.reseller_id,
         customer_id: customer.id,
         client_key,
-        hostname: request.hostname.trim(),
-        os: request.os.trim(),
+        hostname: request.hostname.trim_matches(' '),
+        os: request.os.trim_matches(' '),
         token_hash: &token_hash,
         now,
     };

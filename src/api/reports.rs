@@ -21,6 +21,9 @@ use crate::store::agents::{AccountActivity, ConnectorHealth, JobRecord};
 pub const MAX_ITEMS: usize = 1000;
 /// How far ahead of the server's clock a reported time may be (clock skew).
 const MAX_FUTURE_SKEW_MINUTES: i64 = 10;
+/// Largest byte count and seat count a report may carry (the schema says the same).
+const MAX_BYTES: u64 = 1_000_000_000_000_000;
+const MAX_SEATS: u64 = 10_000_000;
 /// How far back a reported time may be.
 const MAX_PAST_DAYS: i64 = 400;
 
@@ -28,15 +31,20 @@ const MAX_PAST_DAYS: i64 = 400;
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub jobs: Vec<JobReport>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub connectors: Vec<ConnectorReport>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub seats: Vec<SeatReport>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub accounts: Vec<AccountReport>,
     /// Bytes this client now stores on the server.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub storage_used_bytes: Option<u64>,
 }
 
@@ -71,16 +79,28 @@ impl JobStatus {
 #[serde(deny_unknown_fields)]
 pub struct JobReport {
     /// The agent's own id for the job; a job reported twice is stored once.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub id: String,
     pub kind: JobKind,
     /// The connector (backup set) the job ran for, by name; leave it out for the client machine itself.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub connector: Option<String>,
+    /// Within the last 400 days and not more than 10 minutes ahead of the server's clock.
     pub started_at: DateTime<Utc>,
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
     pub status: JobStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole_number")]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub bytes: u64,
 }
 
@@ -120,11 +140,17 @@ pub enum Health {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorReport {
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     pub kind: ConnectorKind,
     pub health: Health,
     /// Why it is not healthy (shown on the dashboard).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
@@ -152,16 +178,24 @@ impl SeatPropertyName {
 #[serde(deny_unknown_fields)]
 pub struct SeatReport {
     pub seat_property: SeatPropertyName,
-    pub seats_used: u32,
+    #[serde(deserialize_with = "super::whole_number")]
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub seats_used: u64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountReport {
     /// The account's id in the protected service (e.g. a mailbox address).
+    #[schema(
+        min_length = 1,
+        max_length = 254,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub id: String,
     pub seat_property: SeatPropertyName,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub display_name: String,
     /// When the account was last active; it counts towards that month's MAU.
     pub active_at: DateTime<Utc>,
@@ -189,7 +223,7 @@ fn bad(message: impl Into<String>) -> ApiError {
 }
 
 fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+    if super::is_blank(value) || value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(bad(format!(
             "`{field}` must be 1 to {max} characters without control characters."
         )));
@@ -235,7 +269,7 @@ fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiErr
                 return Err(bad(format!("Job `{}` ends before it starts.", job.id)));
             }
         }
-        if job.bytes > i64::MAX as u64 {
+        if job.bytes > MAX_BYTES {
             return Err(bad(format!("Job `{}` reports an impossible size.", job.id)));
         }
     }
@@ -259,7 +293,10 @@ fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiErr
         }
         check_time("accounts[].active_at", account.active_at, now)?;
     }
-    if report.storage_used_bytes.is_some_and(|b| b > i64::MAX as u64) {
+    if report.seats.iter().any(|s| s.seats_used > MAX_SEATS) {
+        return Err(bad(format!("`seats[].seats_used` must be at most {MAX_SEATS}.")));
+    }
+    if report.storage_used_bytes.is_some_and(|b| b > MAX_BYTES) {
         return Err(bad("`storage_used_bytes` is impossibly large."));
     }
     Ok(())
@@ -318,7 +355,7 @@ pub async fn submit_report(
             connector.reason.trim()
         };
         let fields = ConnectorHealth {
-            name: connector.name.trim(),
+            name: connector.name.trim_matches(' '),
             kind: connector.kind.as_str(),
             health,
             reason,
@@ -337,11 +374,11 @@ pub async fn submit_report(
         .await?
         .into_iter()
         .collect();
-    if let Some(job) = report
-        .jobs
-        .iter()
-        .find(|j| j.connector.as_ref().is_some_and(|c| !known.contains(c.trim())))
-    {
+    if let Some(job) = report.jobs.iter().find(|j| {
+        j.connector
+            .as_ref()
+            .is_some_and(|c| !known.contains(c.trim_matches(' ')))
+    }) {
         return Err(refused(
             "unknown_connector",
             format!(
@@ -369,7 +406,7 @@ pub async fn submit_report(
             JobRecord {
                 external_id: job.id.clone(),
                 restore: job.kind == JobKind::Restore,
-                connector: job.connector.as_ref().map(|c| c.trim().to_string()),
+                connector: job.connector.as_ref().map(|c| c.trim_matches(' ').to_string()),
                 started_at: job.started_at,
                 ended_at: job.ended_at,
                 status: if refuse {
@@ -395,14 +432,19 @@ pub async fn submit_report(
     let seats: Vec<(String, i64)> = report
         .seats
         .iter()
-        .map(|s| (s.seat_property.as_str().to_string(), i64::from(s.seats_used)))
+        .map(|s| {
+            (
+                s.seat_property.as_str().to_string(),
+                i64::try_from(s.seats_used).unwrap_or(i64::MAX),
+            )
+        })
         .collect();
     store::agents::record_seats(&mut tx, reseller, customer, &seats, now.date_naive()).await?;
     let activity: Vec<AccountActivity> = report
         .accounts
         .iter()
         .map(|a| AccountActivity {
-            external_id: a.id.trim().to_string(),
+            external_id: a.id.trim_matches(' ').to_string(),
             seat_property: a.seat_property.as_str().to_string(),
             display_name: a.display_name.trim().to_string(),
             active_at: a.active_at,

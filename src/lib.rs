@@ -50,7 +50,13 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 pub fn build_router(state: AppState) -> Router {
     let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-    Router::new()
+    // Browsers that reached the portal over https keep to https (only when PUBLIC_URL says so).
+    let hsts = if state.web().secure_cookies {
+        "max-age=31536000; includeSubDomains"
+    } else {
+        ""
+    };
+    let router = Router::new()
         .merge(web::routes())
         .merge(api::routes())
         .nest_service("/static", ServeDir::new(STATIC_DIR))
@@ -83,6 +89,14 @@ pub fn build_router(state: AppState) -> Router {
             HeaderName::from_static("cache-control"),
             HeaderValue::from_static("no-store"),
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    let router = if hsts.is_empty() {
+        router
+    } else {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(hsts),
+        ))
+    };
+    router.with_state(state)
 }

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::api::rate_limit::RateLimiter;
+use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::WebConfig;
 
@@ -17,6 +18,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     web: WebConfig,
     limiter: RateLimiter,
+    logins: LoginThrottle,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             clock,
             web,
             limiter,
+            logins: LoginThrottle::default(),
         }))
     }
 
@@ -41,6 +44,11 @@ impl AppState {
 
     pub fn web(&self) -> &WebConfig {
         &self.0.web
+    }
+
+    /// Failed logins per username.
+    pub fn logins(&self) -> &LoginThrottle {
+        &self.0.logins
     }
 
     /// The agent API's per-token request limiter.

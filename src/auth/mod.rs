@@ -4,5 +4,6 @@ pub mod csrf;
 pub mod current_user;
 pub mod passwords;
 pub mod sessions;
+pub mod throttle;
 
 pub use current_user::{CurrentUser, Flash};

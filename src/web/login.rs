@@ -30,7 +30,7 @@ pub struct LoginPage {
     pub layout: Layout,
     pub username: String,
     pub next: String,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,7 +71,7 @@ fn login_form(
     flash: FlashMessage,
     username: String,
     next: String,
-    error: Option<&'static str>,
+    error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let token = random_token();
@@ -93,7 +93,7 @@ async fn log_in(
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_string();
     if username.is_empty() || form.password.is_empty() {
-        let error = Some("Enter your username and password.");
+        let error = Some("Enter your username and password.".to_string());
         return login_form(
             &state,
             FlashMessage::default(),
@@ -101,6 +101,21 @@ async fn log_in(
             form.next,
             error,
             StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let now = state.clock().now();
+    if let Some(until) = state.logins().locked_until(&username, now) {
+        let message = format!(
+            "Too many failed attempts for this username. Try again after {}.",
+            until.format("%H:%M UTC")
+        );
+        return login_form(
+            &state,
+            FlashMessage::default(),
+            username,
+            form.next,
+            Some(message),
+            StatusCode::TOO_MANY_REQUESTS,
         );
     }
     let mut tx = store::auth(state.db()).await?;
@@ -113,19 +128,20 @@ async fn log_in(
     };
     let password_ok = passwords::verify_blocking(form.password.clone(), stored_hash).await;
     let Some(user_id) = user_id.filter(|_| password_ok) else {
+        state.logins().record_failure(&username, now);
         tracing::info!("failed login");
         return login_form(
             &state,
             FlashMessage::default(),
             username,
             form.next,
-            Some(BAD_CREDENTIALS),
+            Some(BAD_CREDENTIALS.to_string()),
             StatusCode::UNAUTHORIZED,
         );
     };
 
+    state.logins().record_success(&username);
     // A new id at every login, so a session id planted before login is worth nothing after it.
-    let now = state.clock().now();
     let token = random_token();
     let expires_at = now + Duration::hours(state.web().session_absolute_hours);
     let mut tx = store::auth(state.db()).await?;

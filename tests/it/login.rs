@@ -368,3 +368,30 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .expect("count");
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_a_username_whether_or_not_it_exists() {
+    let app = TestApp::demo().await;
+    for username in ["admin@northwind.example", "nobody@nowhere.example"] {
+        for _ in 0..5 {
+            assert_eq!(
+                app.client().log_in(username, "wrong-password").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let locked = app.client().log_in(username, DEMO_PASSWORD).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{username}");
+        assert!(
+            locked.text("#login-error").contains("Too many failed attempts"),
+            "{username}"
+        );
+    }
+    app.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(
+        app.client()
+            .log_in("admin@northwind.example", DEMO_PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}

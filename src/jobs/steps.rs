@@ -43,6 +43,10 @@ pub const STEPS: &[Step] = &[
         run: |tx, now| Box::pin(thresholds(tx, now)),
     },
     Step {
+        name: "sla_scores",
+        run: |tx, now| Box::pin(sla_scores(tx, now)),
+    },
+    Step {
         name: "housekeeping",
         run: |tx, now| Box::pin(housekeeping(tx, now)),
     },
@@ -478,6 +482,59 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     )
     .await?;
     Ok(storage + reminders)
+}
+
+/// What the SLA score of a customer is computed from, over the last 30 days.
+#[derive(sqlx::FromRow)]
+struct SlaFigures {
+    id: i64,
+    succeeded: i64,
+    warnings: i64,
+    failed: i64,
+    sources: i64,
+    fresh_sources: i64,
+    open_critical: i64,
+    sla_score: Option<i16>,
+}
+
+/// The SLA score of every customer: figures aggregated in SQL, the formula applied by
+/// `domain::sla::score` (its one definition), changed scores written back in one statement.
+async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let settings = settings(tx).await?;
+    let figures = sqlx::query_as::<_, SlaFigures>(
+        "SELECT c.id, coalesce(j.succeeded, 0) AS succeeded, coalesce(j.warnings, 0) AS warnings,                 coalesce(j.failed, 0) AS failed, coalesce(s.sources, 0) AS sources, coalesce(s.fresh, 0) AS fresh_sources,                 coalesce(a.open_critical, 0) AS open_critical, c.sla_score          FROM customers c          LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE status = 'succeeded') AS succeeded,                            count(*) FILTER (WHERE status = 'warning') AS warnings,                            count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed                     FROM backup_jobs WHERE started_at >= $1 - interval '30 days' AND started_at < $1                     GROUP BY customer_id) j ON j.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS sources,                            count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $2)) AS fresh                     FROM (SELECT customer_id, last_success_at FROM connectors                           UNION ALL SELECT customer_id, last_success_at FROM clients) x GROUP BY customer_id) s                 ON s.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts                     WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id          WHERE c.lifecycle <> 'deleted'",
+    )
+    .bind(now)
+    .bind(settings.stale_warning_hours)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (ids, scores): (Vec<i64>, Vec<i16>) = figures
+        .iter()
+        .map(|f| {
+            let score = crate::domain::sla::score(crate::domain::sla::SlaInputs {
+                succeeded: f.succeeded,
+                warnings: f.warnings,
+                failed: f.failed,
+                sources: f.sources,
+                fresh_sources: f.fresh_sources,
+                open_critical_alerts: f.open_critical,
+            });
+            (f.id, i16::from(score), f.sla_score)
+        })
+        .filter(|(_, score, stored)| *stored != Some(*score))
+        .map(|(id, score, _)| (id, score))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE customers c SET sla_score = v.score FROM unnest($1::bigint[], $2::smallint[]) AS v(id, score)          WHERE c.id = v.id AND c.sla_score IS DISTINCT FROM v.score",
+    )
+    .bind(&ids)
+    .bind(&scores)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Sessions past their absolute expiry are removed.

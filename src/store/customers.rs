@@ -44,6 +44,8 @@ pub struct CustomerRow {
     pub status: String,
     pub activated: bool,
     pub auto_authorize: bool,
+    /// The engine's SLA score (None until it has run).
+    pub sla_score: Option<i16>,
     /// The sort key of this row as text, for the next page's cursor.
     pub sort_key: String,
 }
@@ -56,6 +58,8 @@ fn sort_expression(key: &str) -> (&'static str, bool) {
         "quota" => ("coalesce(c.space_quota_bytes, -1)::bigint", true),
         "used" => ("c.used_space_bytes::bigint", true),
         "status" => (STATUS_SQL, false),
+        // Customers without a score yet (the engine has not run) come last when sorting riskiest first.
+        "score" => ("coalesce(c.sla_score, 101)::bigint", true),
         _ => ("lower(c.name)", false),
     }
 }
@@ -93,7 +97,7 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
         "WITH list AS ( \
            SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
                   coalesce(k.clients, 0) AS clients, c.space_quota_bytes, c.used_space_bytes, \
-                  {STATUS_SQL} AS status, c.activated, c.auto_authorize, {expression} AS sort_value \
+                  {STATUS_SQL} AS status, c.activated, c.auto_authorize, c.sla_score, {expression} AS sort_value \
            FROM customers c \
            JOIN resellers r ON r.id = c.reseller_id \
            LEFT JOIN (SELECT customer_id, count(*) AS clients FROM clients \
@@ -102,7 +106,7 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
              AND ($2::text = '' OR c.name ILIKE $3) \
          ) \
          SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
-                used_space_bytes, status, activated, auto_authorize, sort_value::text AS sort_key \
+                used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
          FROM list \
          WHERE ($4::text IS NULL OR (sort_value, id) {compare} ($4::{cast}, $5)) \
          ORDER BY sort_value {order}, id {order} \

@@ -483,3 +483,29 @@ async fn after_a_tick_the_dashboard_shows_the_new_state_and_when_it_was_computed
         "{city_row}"
     );
 }
+
+#[tokio::test]
+async fn the_engine_keeps_each_customers_sla_score_and_the_list_sorts_riskiest_first() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    let adventure = app.customer_id("Adventure Works").await;
+    let stored: Option<i16> = scalar(&app, "SELECT sla_score FROM customers WHERE id = $1", adventure).await;
+    let admin = app.login("admin@northwind.example").await;
+    let sla = admin.get(&format!("/customers/{adventure}/sla?period=30")).await;
+    assert_eq!(
+        stored.map(|s| s.to_string()),
+        Some(sla.text("#score-value")),
+        "the list and the SLA tab agree"
+    );
+    let list = admin.get("/customers?sort=score&dir=asc").await;
+    let scores: Vec<i64> = list.texts("td.score").iter().filter_map(|s| s.parse().ok()).collect();
+    assert!(scores.len() >= 10, "{scores:?}");
+    let mut sorted = scores.clone();
+    sorted.sort_unstable();
+    assert_eq!(scores, sorted);
+    assert_eq!(
+        tick(&app).await.changed(),
+        0,
+        "scores are written only when they change"
+    );
+}

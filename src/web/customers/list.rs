@@ -18,7 +18,7 @@ use crate::store::customers::{CustomerRow, ListFilter, ResellerNode};
 use crate::web::listing::{Cursor, PAGE_SIZE, Sort, csv_response, link};
 use crate::web::{Layout, filters, redirect_with_flash, render};
 
-const SORTS: &[&str] = &["name", "mcals", "clients", "quota", "used", "status"];
+const SORTS: &[&str] = &["name", "mcals", "clients", "quota", "used", "score", "status"];
 const DEFAULT_SORT: Sort = Sort {
     key: "name",
     descending: false,
@@ -121,7 +121,7 @@ fn read_filter(user: &CurrentUser, query: &ListQuery) -> Result<(ListFilter, Sor
         return Err(AppError::BadRequest("Search for at most 120 characters.".into()));
     }
     if let Some(cursor) = &after
-        && SORTS[1..5].contains(&sort.key)
+        && SORTS[1..6].contains(&sort.key)
         && cursor.key.parse::<i64>().is_err()
     {
         return Err(AppError::BadRequest(
@@ -192,6 +192,7 @@ pub async fn show_customers(
         ("MCALs used", "clients", true),
         ("Space allotted", "quota", true),
         ("Space used", "used", true),
+        ("SLA", "score", true),
         ("Status", "status", false),
     ]
     .into_iter()
@@ -257,6 +258,7 @@ async fn export(state: AppState, user: CurrentUser, query: ListQuery) -> Result<
             row.clients.to_string(),
             row.space_quota_bytes.map(|b| b.to_string()).unwrap_or_default(),
             row.used_space_bytes.to_string(),
+            row.sla_score.map(|s| s.to_string()).unwrap_or_default(),
             row.status_label().to_string(),
             if row.auto_authorize { "yes" } else { "no" }.to_string(),
         ]
@@ -270,11 +272,21 @@ async fn export(state: AppState, user: CurrentUser, query: ListQuery) -> Result<
             "mcals_used",
             "space_allotted_bytes",
             "space_used_bytes",
+            "sla_score",
             "status",
             "auto_authorization",
         ],
         csv_rows,
     ))
+}
+
+/// The badge colour of an SLA score.
+pub fn score_badge(score: &i16) -> &'static str {
+    match *score {
+        90.. => "badge-ok",
+        70..=89 => "badge-warning",
+        _ => "badge-critical",
+    }
 }
 
 /// Where a row action returns to: the list of the customer's reseller for the operator.

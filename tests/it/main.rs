@@ -3,6 +3,7 @@
 mod common;
 
 mod api;
+mod authorization;
 mod cli;
 mod clients;
 mod customer_deletion;

@@ -84,6 +84,11 @@ pub async fn delete_customer(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
+    let now = state.clock().now();
+    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    // Another tenant's customer is not found before anything about the form is said.
+    store::customers::lock(&mut tx, id).await?;
+    let customer = store::customers::get(&mut tx, id).await?;
     let keep_clients = match form.clients.as_str() {
         "keep" => true,
         "delete" => false,
@@ -93,10 +98,6 @@ pub async fn delete_customer(
             ));
         }
     };
-    let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
-    store::customers::lock(&mut tx, id).await?;
-    let customer = store::customers::get(&mut tx, id).await?;
     if let Some(message) = refusal(&mut tx, &customer).await? {
         return Err(AppError::Conflict(message));
     }

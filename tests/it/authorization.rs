@@ -1,0 +1,403 @@
+//! The authorization matrix: every route of the Router × every kind of caller × own versus another
+//! tenant's ids. The list of routes is read from the source (`.route("…")` calls), so a route added
+//! without a row here fails `every_route_is_in_the_matrix`.
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+
+use crate::common::{TestApp, TestClient};
+
+/// Who asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    CustomerUser,
+    Admin,
+    Owner,
+    Operator,
+}
+
+const CALLERS: [Caller; 5] = [
+    Caller::Anonymous,
+    Caller::CustomerUser,
+    Caller::Admin,
+    Caller::Owner,
+    Caller::Operator,
+];
+
+/// What a caller gets.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// Exactly this status.
+    Is(u16),
+    /// Allowed: anything but 401, 403, 404 and 5xx (a form may answer 422 to an empty post).
+    Allowed,
+}
+
+use Expect::{Allowed, Is};
+
+/// One row: method, path as the router declares it, the path with ids filled in, and the answer
+/// for anonymous, customer user, reseller admin, reseller owner, operator.
+struct Case {
+    method: Method,
+    route: &'static str,
+    path: String,
+    expect: [Expect; 5],
+}
+
+/// A staff page of the caller's own reseller.
+const STAFF_PAGE: [Expect; 5] = [Is(303), Is(403), Is(200), Is(200), Is(200)];
+/// A staff page about another reseller's object: not found for that reseller's competitors.
+const OTHER_TENANT_PAGE: [Expect; 5] = [Is(303), Is(403), Is(404), Is(404), Is(200)];
+/// A staff action (post) on the caller's own object. Anonymous posts fail the CSRF check.
+const STAFF_ACTION: [Expect; 5] = [Is(403), Is(403), Allowed, Allowed, Allowed];
+const OTHER_TENANT_ACTION: [Expect; 5] = [Is(403), Is(403), Is(404), Is(404), Allowed];
+const OPERATOR_PAGE: [Expect; 5] = [Is(303), Is(403), Is(403), Is(403), Is(200)];
+const OPERATOR_ACTION: [Expect; 5] = [Is(403), Is(403), Is(403), Is(403), Allowed];
+
+struct Ids {
+    own: i64,
+    other: i64,
+    own_contact: i64,
+    other_contact: i64,
+    own_client: i64,
+    other_client: i64,
+    own_reseller: i64,
+    other_reseller: i64,
+}
+
+fn cases(ids: &Ids) -> Vec<Case> {
+    let get = |route: &'static str, path: String, expect: [Expect; 5]| Case {
+        method: Method::GET,
+        route,
+        path,
+        expect,
+    };
+    let post = |route: &'static str, path: String, expect: [Expect; 5]| Case {
+        method: Method::POST,
+        route,
+        path,
+        expect,
+    };
+    let (own, other) = (ids.own, ids.other);
+    let mut cases = vec![
+        get("/", "/".into(), [Is(303), Is(303), Is(303), Is(303), Is(303)]),
+        get("/login", "/login".into(), [Is(200), Is(303), Is(303), Is(303), Is(303)]),
+        post("/login", "/login".into(), [Is(403), Allowed, Allowed, Allowed, Allowed]),
+        post(
+            "/logout",
+            "/logout".into(),
+            [Is(403), Is(303), Is(303), Is(303), Is(303)],
+        ),
+        get("/healthz", "/healthz".into(), [Is(200); 5]),
+        get(
+            "/account/password",
+            "/account/password".into(),
+            [Is(303), Is(200), Is(200), Is(200), Is(200)],
+        ),
+        post(
+            "/account/password",
+            "/account/password".into(),
+            [Is(403), Is(422), Is(422), Is(422), Is(422)],
+        ),
+        get(
+            "/portal",
+            "/portal".into(),
+            [Is(303), Is(200), Is(403), Is(403), Is(403)],
+        ),
+        get("/dashboard", "/dashboard".into(), STAFF_PAGE),
+        get("/dashboard/{tab}", "/dashboard/expiring".into(), STAFF_PAGE),
+        post(
+            "/dashboard/exceeding/bulk",
+            "/dashboard/exceeding/bulk".into(),
+            STAFF_ACTION,
+        ),
+        post(
+            "/dashboard/exceeding/bulk/apply",
+            "/dashboard/exceeding/bulk/apply".into(),
+            STAFF_ACTION,
+        ),
+        get("/customers", "/customers".into(), STAFF_PAGE),
+        get("/customers.csv", "/customers.csv".into(), STAFF_PAGE),
+        get("/customers/new", "/customers/new".into(), STAFF_PAGE),
+        post("/customers/new", "/customers/new".into(), STAFF_ACTION),
+        get("/space", "/space".into(), STAFF_PAGE),
+        get("/resellers", "/resellers".into(), OPERATOR_PAGE),
+        get("/resellers/new", "/resellers/new".into(), OPERATOR_PAGE),
+        post("/resellers/new", "/resellers/new".into(), OPERATOR_ACTION),
+        get(
+            "/resellers/{id}/edit",
+            format!("/resellers/{}/edit", ids.own_reseller),
+            OPERATOR_PAGE,
+        ),
+        post(
+            "/resellers/{id}/edit",
+            format!("/resellers/{}/edit", ids.own_reseller),
+            OPERATOR_ACTION,
+        ),
+        post(
+            "/space/resellers/{id}",
+            format!("/space/resellers/{}", ids.other_reseller),
+            [Is(403), Is(403), Is(403), Is(403), Allowed],
+        ),
+        get("/api/openapi.json", "/api/openapi.json".into(), [Is(200); 5]),
+        post("/api/v1/register", "/api/v1/register".into(), [Is(400); 5]),
+        post("/api/v1/reports", "/api/v1/reports".into(), [Is(401); 5]),
+    ];
+    // Every page and action about one customer: the caller's own and another reseller's.
+    let customer_pages: &[&'static str] = &[
+        "/customers/{id}",
+        "/customers/{id}/sla",
+        "/customers/{id}/account",
+        "/customers/{id}/service-plan",
+        "/customers/{id}/contacts/new",
+        "/customers/{id}/seat-limits",
+        "/customers/{id}/edit",
+        "/customers/{id}/clients",
+        "/customers/{id}/clients/new",
+        "/customers/{id}/deleted",
+        "/customers/{id}/replication",
+        "/customers/{id}/invoice-config",
+        "/customers/{id}/invoices",
+        "/customers/{id}/pass-key",
+        "/customers/{id}/delete",
+    ];
+    for route in customer_pages {
+        cases.push(get(route, route.replace("{id}", &own.to_string()), STAFF_PAGE));
+        cases.push(get(route, route.replace("{id}", &other.to_string()), OTHER_TENANT_PAGE));
+    }
+    let customer_actions: &[&'static str] = &[
+        "/customers/{id}/account",
+        "/customers/{id}/service-plan",
+        "/customers/{id}/contacts",
+        "/customers/{id}/seat-limits",
+        "/customers/{id}/seat-limits/cancel",
+        "/customers/{id}/edit",
+        "/customers/{id}/clients/new",
+        "/customers/{id}/replication",
+        "/customers/{id}/invoice-config",
+        "/customers/{id}/pass-key",
+        "/customers/{id}/delete",
+        "/customers/{id}/auto-authorize",
+        "/customers/{id}/activation",
+        "/customers/{id}/revive",
+        "/customers/{id}/convert",
+    ];
+    for route in customer_actions {
+        cases.push(post(route, route.replace("{id}", &own.to_string()), STAFF_ACTION));
+        cases.push(post(
+            route,
+            route.replace("{id}", &other.to_string()),
+            OTHER_TENANT_ACTION,
+        ));
+    }
+    // Revive and convert pages only exist for customers in those states: ask about the other
+    // tenant's (404 for competitors) and rely on the dashboard tests for the own ones.
+    cases.push(get(
+        "/customers/{id}/revive",
+        format!("/customers/{other}/revive"),
+        [Is(303), Is(403), Is(404), Is(404), Is(303)],
+    ));
+    cases.push(get(
+        "/customers/{id}/convert",
+        format!("/customers/{other}/convert"),
+        [Is(303), Is(403), Is(404), Is(404), Is(303)],
+    ));
+    let (own_contact, other_contact) = (ids.own_contact, ids.other_contact);
+    cases.push(get(
+        "/customers/{id}/contacts/{contact_id}/edit",
+        format!("/customers/{own}/contacts/{own_contact}/edit"),
+        STAFF_PAGE,
+    ));
+    cases.push(get(
+        "/customers/{id}/contacts/{contact_id}/edit",
+        format!("/customers/{other}/contacts/{other_contact}/edit"),
+        OTHER_TENANT_PAGE,
+    ));
+    cases.push(get(
+        "/customers/{id}/contacts/{contact_id}/delete",
+        format!("/customers/{own}/contacts/{own_contact}/delete"),
+        STAFF_PAGE,
+    ));
+    cases.push(post(
+        "/customers/{id}/contacts/{contact_id}",
+        format!("/customers/{other}/contacts/{other_contact}"),
+        OTHER_TENANT_ACTION,
+    ));
+    cases.push(post(
+        "/customers/{id}/contacts/{contact_id}/delete",
+        format!("/customers/{other}/contacts/{other_contact}/delete"),
+        OTHER_TENANT_ACTION,
+    ));
+    let (own_client, other_client) = (ids.own_client, ids.other_client);
+    // Before the client deletion below, which would take the client away.
+    cases.push(post(
+        "/space/customers/{id}",
+        format!("/space/customers/{other}"),
+        OTHER_TENANT_ACTION,
+    ));
+    cases.push(post(
+        "/space/clients/{id}",
+        format!("/space/clients/{other_client}"),
+        OTHER_TENANT_ACTION,
+    ));
+    cases.push(get(
+        "/space/clients/{id}/throttling",
+        format!("/space/clients/{other_client}/throttling"),
+        OTHER_TENANT_PAGE,
+    ));
+    cases.push(post(
+        "/space/clients/{id}/throttling",
+        format!("/space/clients/{other_client}/throttling"),
+        OTHER_TENANT_ACTION,
+    ));
+    cases.push(get(
+        "/customers/{id}/clients/{client_id}/delete",
+        format!("/customers/{own}/clients/{own_client}/delete"),
+        STAFF_PAGE,
+    ));
+    cases.push(post(
+        "/customers/{id}/clients/{client_id}/delete",
+        format!("/customers/{other}/clients/{other_client}/delete"),
+        OTHER_TENANT_ACTION,
+    ));
+    cases
+}
+
+/// Every path the router declares, read from the `.route("…")` calls of the source.
+fn declared_routes() -> BTreeSet<String> {
+    fn walk(dir: &std::path::Path, found: &mut BTreeSet<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let mut rest = text.as_str();
+                while let Some(at) = rest.find(".route(") {
+                    rest = &rest[at + ".route(".len()..];
+                    let trimmed = rest.trim_start();
+                    if let Some(quoted) = trimmed.strip_prefix('"')
+                        && let Some(end) = quoted.find('"')
+                    {
+                        found.insert(quoted[..end].to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut found = BTreeSet::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    found
+}
+
+async fn ids(app: &TestApp) -> Ids {
+    let own = app.customer_id("Contoso").await;
+    let other = app.customer_id("Woodgrove Bank").await;
+    let first = |sql: &'static str, id: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .expect(sql)
+        }
+    };
+    Ids {
+        own,
+        other,
+        own_contact: first("SELECT min(id) FROM contacts WHERE customer_id = $1", own).await,
+        other_contact: first("SELECT min(id) FROM contacts WHERE customer_id = $1", other).await,
+        own_client: first("SELECT min(id) FROM clients WHERE customer_id = $1", own).await,
+        other_client: first("SELECT min(id) FROM clients WHERE customer_id = $1", other).await,
+        own_reseller: app.reseller_id("Northwind Backup Services").await,
+        other_reseller: app.reseller_id("Fabrikam Managed IT").await,
+    }
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_matrix() {
+    let app = TestApp::demo().await;
+    let ids = ids(&app).await;
+    let covered: BTreeSet<String> = cases(&ids).iter().map(|c| c.route.to_string()).collect();
+    let declared = declared_routes();
+    assert!(declared.len() > 30, "the source scan found only {declared:?}");
+    let missing: Vec<&String> = declared.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization matrix: {missing:?}"
+    );
+    let unknown: Vec<&String> = covered.difference(&declared).collect();
+    assert!(
+        unknown.is_empty(),
+        "matrix rows for routes the router does not declare: {unknown:?}"
+    );
+}
+
+async fn client_for(app: &TestApp, caller: Caller) -> TestClient {
+    match caller {
+        Caller::Anonymous => app.client(),
+        Caller::CustomerUser => app.login("contoso-portal").await,
+        Caller::Admin => app.login("admin@northwind.example").await,
+        Caller::Owner => app.login("owner@northwind.example").await,
+        Caller::Operator => app.login("operator").await,
+    }
+}
+
+#[tokio::test]
+async fn every_caller_gets_the_expected_answer_on_every_route() {
+    let app = TestApp::demo().await;
+    let ids = ids(&app).await;
+    let mut failures = Vec::new();
+    for (index, caller) in CALLERS.into_iter().enumerate() {
+        for case in cases(&ids) {
+            // A fresh session per case: a logout or password post must not spoil the next case.
+            let client = client_for(&app, caller).await;
+            if caller != Caller::Anonymous {
+                client.get("/account/password").await;
+            }
+            let response = if case.method == Method::GET {
+                client.get(&case.path).await
+            } else if case.path.starts_with("/api/") {
+                client
+                    .send(
+                        Method::POST,
+                        &case.path,
+                        Some("{}".into()),
+                        &[("content-type", "application/json")],
+                    )
+                    .await
+            } else {
+                client.post_form(&case.path, &[]).await
+            };
+            let status = response.status;
+            let ok = match case.expect[index] {
+                Is(code) => status.as_u16() == code,
+                Allowed => {
+                    !matches!(
+                        status,
+                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+                    ) && !status.is_server_error()
+                }
+            };
+            if !ok {
+                failures.push(format!(
+                    "{caller:?} {} {} → {status} (expected {:?})",
+                    case.method, case.path, case.expect[index]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} unexpected answers:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

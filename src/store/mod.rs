@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod impersonation;
 pub mod portal;
 pub mod sessions;
 pub mod users;
@@ -69,4 +70,21 @@ pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx:
         .execute(&mut *tx)
         .await?;
     Ok(tx)
+}
+
+/// Turns an auth-scope transaction (after it changed a session) into one carrying `scope`, so the
+/// session change and its audit entry commit together or not at all.
+pub async fn rescoped(mut inner: Transaction<'static, Postgres>, scope: &Scope) -> Result<Tx, sqlx::Error> {
+    let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
+    let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
+    sqlx::query(
+        "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
+                set_config('app.customer_id', $3, true)",
+    )
+    .bind(scope.kind())
+    .bind(reseller)
+    .bind(customer)
+    .execute(&mut *inner)
+    .await?;
+    Ok(Tx { inner, scope: *scope })
 }

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod filters;
 pub mod forms;
 pub mod health;
+pub mod impersonation;
 pub mod listing;
 pub mod login;
 pub mod portal;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(dashboard::routes())
         .merge(portal::routes())
+        .merge(impersonation::routes())
         .merge(health::routes())
 }
 

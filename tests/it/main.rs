@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod dashboard;
 mod health;
+mod impersonation;
 mod login;
 mod migrations;
 mod portal;

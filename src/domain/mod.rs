@@ -2,6 +2,7 @@
 
 pub mod licensing;
 pub mod lifecycle;
+pub mod months;
 pub mod tenancy;
 pub mod units;
 pub mod validation;

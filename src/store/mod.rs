@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod dashboard;
 pub mod impersonation;
+pub mod organizations;
 pub mod portal;
 pub mod sessions;
 pub mod users;

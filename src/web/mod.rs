@@ -9,6 +9,7 @@ pub mod health;
 pub mod impersonation;
 pub mod listing;
 pub mod login;
+pub mod organizations;
 pub mod portal;
 
 use askama::Template;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(portal::routes())
         .merge(impersonation::routes())
+        .merge(organizations::routes())
         .merge(health::routes())
 }
 
@@ -123,7 +125,19 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
     match role {
         Role::Customer => vec![item("portal", "/portal", "Overview")],
         Role::Operator | Role::ResellerOwner | Role::ResellerAdmin => {
-            vec![item("dashboard", "/dashboard", "Dashboard")]
+            let mut items = vec![item("dashboard", "/dashboard", "Dashboard")];
+            items.push(item("organizations", "/organizations", "Organizations"));
+            if role == Role::ResellerOwner {
+                items.push(item("admins", "/admins", "Admins"));
+            }
+            if role != Role::ResellerAdmin {
+                items.push(item("license", "/license", "License"));
+            }
+            items.push(item("alerts", "/alerts", "Alerts"));
+            if role != Role::ResellerAdmin {
+                items.push(item("audit", "/audit", "Audit log"));
+            }
+            items
         }
     }
 }

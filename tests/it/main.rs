@@ -8,6 +8,7 @@ mod health;
 mod impersonation;
 mod login;
 mod migrations;
+mod organizations;
 mod portal;
 mod row_security;
 mod seed;

@@ -2,6 +2,7 @@
 //! opened by [`scoped`], which carries the caller's scope into PostgreSQL (row-level security) and
 //! into every function's own `WHERE reseller_id = …` filters.
 
+pub mod admins;
 pub mod audit;
 pub mod dashboard;
 pub mod impersonation;

@@ -2,6 +2,7 @@
 //! `tests/it/`). `routes` is the list every page is reachable from.
 
 pub mod account;
+pub mod admins;
 pub mod dashboard;
 pub mod filters;
 pub mod forms;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(impersonation::routes())
         .merge(organizations::routes())
+        .merge(admins::routes())
         .merge(health::routes())
 }
 

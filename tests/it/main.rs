@@ -2,6 +2,7 @@
 
 mod common;
 
+mod admins;
 mod cli;
 mod dashboard;
 mod health;

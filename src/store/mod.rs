@@ -6,6 +6,7 @@ pub mod admins;
 pub mod audit;
 pub mod dashboard;
 pub mod impersonation;
+pub mod license;
 pub mod organizations;
 pub mod portal;
 pub mod sessions;

@@ -3,11 +3,13 @@
 
 pub mod account;
 pub mod admins;
+pub mod chart;
 pub mod dashboard;
 pub mod filters;
 pub mod forms;
 pub mod health;
 pub mod impersonation;
+pub mod license;
 pub mod listing;
 pub mod login;
 pub mod organizations;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(impersonation::routes())
         .merge(organizations::routes())
         .merge(admins::routes())
+        .merge(license::routes())
         .merge(health::routes())
 }
 

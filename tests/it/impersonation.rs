@@ -85,7 +85,13 @@ async fn an_admin_logged_in_as_a_customer_sees_its_portal_with_a_banner() {
 async fn while_logged_in_as_a_customer_admin_pages_are_forbidden() {
     let app = TestApp::demo().await;
     let client = start(&app, "owner@northwind.example", "Contoso").await;
-    for path in ["/dashboard", "/organizations", "/organizations/new", "/admins"] {
+    for path in [
+        "/dashboard",
+        "/organizations",
+        "/organizations/new",
+        "/admins",
+        "/license",
+    ] {
         assert_eq!(client.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }
     let other = app.customer_id("Proseware").await;

@@ -7,6 +7,7 @@ mod cli;
 mod dashboard;
 mod health;
 mod impersonation;
+mod license;
 mod login;
 mod migrations;
 mod organizations;

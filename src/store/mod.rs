@@ -3,6 +3,7 @@
 //! into every function's own `WHERE reseller_id = …` filters.
 
 pub mod admins;
+pub mod alerts;
 pub mod audit;
 pub mod dashboard;
 pub mod impersonation;

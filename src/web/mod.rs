@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admins;
+pub mod alerts;
 pub mod chart;
 pub mod dashboard;
 pub mod filters;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(organizations::routes())
         .merge(admins::routes())
         .merge(license::routes())
+        .merge(alerts::routes())
         .merge(health::routes())
 }
 

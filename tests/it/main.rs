@@ -3,6 +3,7 @@
 mod common;
 
 mod admins;
+mod alerts;
 mod cli;
 mod dashboard;
 mod health;

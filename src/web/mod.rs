@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admins;
 pub mod alerts;
+pub mod audit;
 pub mod chart;
 pub mod dashboard;
 pub mod filters;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admins::routes())
         .merge(license::routes())
         .merge(alerts::routes())
+        .merge(audit::routes())
         .merge(health::routes())
 }
 

@@ -4,6 +4,7 @@ mod common;
 
 mod admins;
 mod alerts;
+mod audit;
 mod cli;
 mod dashboard;
 mod health;

@@ -71,6 +71,23 @@ impl AuditPage {
     }
 }
 
+/// An action as people read it: "client_added" → "Client added"; the few that need it get
+/// their own words.
+pub fn action_label(action: &str) -> String {
+    match action {
+        "impersonation_started" => "Logged in as the customer".to_string(),
+        "impersonation_ended" => "Stopped acting as the customer".to_string(),
+        other => {
+            let spaced = other.replace('_', " ");
+            let mut chars = spaced.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
 fn day(value: &str, what: &str) -> Result<Option<NaiveDate>, AppError> {
     let value = value.trim();
     if value.is_empty() {
@@ -226,4 +243,17 @@ async fn show_audit(
         query,
     };
     Ok(render(&page)?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn actions_read_as_words() {
+        assert_eq!(super::action_label("client_added"), "Client added");
+        assert_eq!(
+            super::action_label("impersonation_started"),
+            "Logged in as the customer"
+        );
+        assert_eq!(super::action_label(""), "");
+    }
 }

@@ -249,6 +249,16 @@ async fn show_organizations(
     Ok(render(&page)?.into_response())
 }
 
+/// The badge colour of a status.
+pub fn status_class(row: &OrganizationRow) -> &'static str {
+    match status_label(row) {
+        "Active" => "ok",
+        "Evaluation" => "info",
+        "Deactivated" => "warning",
+        _ => "critical",
+    }
+}
+
 pub fn status_label(row: &OrganizationRow) -> &'static str {
     if row.lifecycle == "scheduled_for_deletion" {
         "Scheduled for deletion"

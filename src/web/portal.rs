@@ -21,7 +21,7 @@ use crate::domain::tenancy::Role;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
-use crate::store::audit::{LogFilter, LogRow};
+use crate::store::audit::{ChangeLine, LogFilter, LogRow, change_lines};
 use crate::store::portal::{
     AlertRow, ClientLimits, ClientRow, ConnectorRow, CustomerSummary, JobRow, NewClient, UsageDay,
 };
@@ -48,7 +48,7 @@ pub struct PortalPage {
     pub usage: Vec<UsageDay>,
     pub usage_chart: BarChart,
     pub alerts: Vec<AlertRow>,
-    pub activity: Vec<LogRow>,
+    pub activity: Vec<(LogRow, Vec<ChangeLine>)>,
     pub add_refusal: Option<String>,
     pub form: ClientForm,
     pub errors: FieldErrors,
@@ -112,12 +112,19 @@ async fn load_page(
     .await?;
     let limits = store::portal::client_limits(&mut tx).await?;
     tx.commit().await?;
+    // GiB once there is enough to fill bars with; MiB for small accounts.
+    let largest = usage.iter().map(|u| u.storage_bytes).max().unwrap_or(0);
+    let (unit, divisor) = if largest >= 10 * (1 << 30) {
+        ("GiB", 1_i64 << 30)
+    } else {
+        ("MiB", 1_i64 << 20)
+    };
     let bars: Vec<(String, i64, String)> = usage
         .iter()
         .map(|u| {
             (
                 u.day.format("%d").to_string(),
-                u.storage_bytes / (1024 * 1024),
+                u.storage_bytes / divisor,
                 format!(
                     "{}: {} stored, {:.2} credits",
                     u.day.format("%Y-%m-%d"),
@@ -131,7 +138,7 @@ async fn load_page(
         &bars,
         None,
         "Day",
-        "Storage (MiB)",
+        &format!("Storage ({unit})"),
         &format!("Storage used per day, last {USAGE_DAYS} days"),
     );
     Ok(PortalPage {
@@ -143,7 +150,13 @@ async fn load_page(
         usage_chart,
         usage: usage.into_iter().rev().take(7).collect(),
         alerts,
-        activity,
+        activity: activity
+            .into_iter()
+            .map(|row| {
+                let changes = change_lines(&row.changes);
+                (row, changes)
+            })
+            .collect(),
         add_refusal: client_refusal(&limits),
         form,
         errors,
@@ -205,8 +218,12 @@ async fn add_client(
     let mut entry = audit_entry(&user, now, "client_added", "client", client_id);
     entry.changes = store::audit::diff(&[
         ("client_id", json!(null), json!(client_key)),
-        ("hostname", json!(null), json!(hostname)),
-        ("os", json!(null), json!(os)),
+        (
+            "hostname",
+            json!(null),
+            json!(Some(&hostname).filter(|h| !h.is_empty())),
+        ),
+        ("os", json!(null), json!(Some(&os).filter(|o| !o.is_empty()))),
     ]);
     store::audit::record(&mut tx, entry).await?;
     tx.commit().await?;

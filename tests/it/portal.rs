@@ -204,14 +204,15 @@ async fn a_change_made_while_logged_in_as_the_customer_names_the_admin_in_its_ac
     let seen = app.login("contoso-portal").await.get("/portal").await;
     let activity = seen.texts("#activity tbody tr");
     assert!(
-        activity.iter().any(|row| row.contains("client_added")
+        activity.iter().any(|row| row.contains("Client added")
+            && row.contains("helpdesk-pc")
             && row.contains("by Admin (Northwind Backup Services) while logged in as you")),
         "{activity:?}"
     );
     assert!(
         activity
             .iter()
-            .any(|row| row.contains("impersonation_started") && row.contains("Setting up a laptop"))
+            .any(|row| row.contains("Logged in as the customer") && row.contains("Setting up a laptop"))
     );
 }
 

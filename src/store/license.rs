@@ -219,3 +219,12 @@ pub async fn first_reseller(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
         .fetch_optional(&mut **tx)
         .await
 }
+
+/// Every reseller but the built-in default one, for the operator's selector.
+pub async fn reseller_options(tx: &mut Tx) -> Result<Vec<crate::store::dashboard::ResellerOption>, sqlx::Error> {
+    sqlx::query_as::<_, crate::store::dashboard::ResellerOption>(
+        "SELECT id, name FROM resellers WHERE NOT is_default ORDER BY lower(name), id",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -114,7 +114,7 @@ async fn licensed_reseller(
         let reseller = store::license::reseller(tx, own).await?.ok_or(AppError::NotFound)?;
         return Ok((reseller, vec![]));
     }
-    let choices = store::dashboard::reseller_options(tx).await?;
+    let choices = store::license::reseller_options(tx).await?;
     let id = match parse_id(requested, "reseller")? {
         Some(id) => id,
         None => store::license::first_reseller(tx).await?.ok_or(AppError::NotFound)?,

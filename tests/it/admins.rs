@@ -216,3 +216,37 @@ async fn resetting_a_password_shows_the_new_one_once_and_logs_the_admin_out() {
     );
     assert_eq!(actions(&app).await, vec!["admin_password_reset"]);
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let own_admin = user_id(&app, "admin@northwind.example").await;
+    let other_admin = user_id(&app, "admin@fabrikam.example").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        ("/admins".to_string(), [403, 200, 403, 403, 303]),
+        ("/admins/new".to_string(), [403, 200, 403, 403, 303]),
+        (format!("/admins/{own_admin}/password"), [403, 200, 403, 403, 303]),
+        (format!("/admins/{own_admin}/disable"), [403, 200, 403, 403, 303]),
+        (format!("/admins/{other_admin}/password"), [403, 404, 403, 403, 303]),
+        (format!("/admins/{other_admin}/disable"), [403, 404, 403, 403, 303]),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    for path in [
+        format!("/admins/{own_admin}/disable"),
+        format!("/admins/{own_admin}/password"),
+        "/admins".into(),
+    ] {
+        assert_eq!(
+            anonymous.post_form(&path, &[]).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+    }
+    assert!(actions(&app).await.is_empty());
+}

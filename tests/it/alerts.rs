@@ -161,3 +161,40 @@ async fn customer_users_and_anonymous_visitors_may_not_open_alerts() {
     );
     assert_eq!(app.client().get("/alerts").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        ("/alerts".to_string(), [200, 200, 200, 403, 303]),
+        (
+            "/alerts?state=all&severity=critical".to_string(),
+            [200, 200, 200, 403, 303],
+        ),
+        (format!("/alerts?customer={woodgrove}"), [200, 200, 200, 403, 303]),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    let own = alert_of(&app, "Adventure Works").await;
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    for action in ["acknowledge", "resolve"] {
+        let path = format!("/alerts/{own}/{action}");
+        assert_eq!(
+            anonymous.post_form(&path, &[]).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+    }
+    let owner = app.login("owner@northwind.example").await;
+    owner.get("/alerts").await;
+    assert_eq!(
+        owner.post_form(&format!("/alerts/{own}/acknowledge"), &[]).await.status,
+        StatusCode::SEE_OTHER,
+        "the owner acts like an admin"
+    );
+}

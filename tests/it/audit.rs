@@ -162,3 +162,20 @@ async fn logging_in_as_a_customer_shows_who_and_why() {
         "{row}"
     );
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    // operator, owner, admin, customer user, anonymous
+    for path in [
+        "/audit",
+        "/audit?format=csv",
+        "/audit?action=customer_updated&from=2026-06-01",
+    ] {
+        assert_eq!(
+            crate::common::get_matrix(&app, path).await,
+            [200, 200, 403, 403, 303],
+            "{path}"
+        );
+    }
+}

@@ -238,3 +238,42 @@ async fn a_bad_customer_id_is_a_bad_request() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        (
+            format!("/impersonation/new?customer={contoso}"),
+            [200, 200, 200, 403, 303],
+        ),
+        (
+            format!("/impersonation/new?customer={woodgrove}"),
+            [200, 404, 404, 403, 303],
+        ),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    let contoso = contoso.to_string();
+    for (path, fields) in [
+        (
+            "/impersonation",
+            vec![("customer_id", contoso.as_str()), ("reason", "x")],
+        ),
+        ("/impersonation/end", vec![]),
+    ] {
+        assert_eq!(
+            anonymous.post_form(path, &fields).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+    }
+    assert!(audit_actions(&app, "Contoso").await.is_empty());
+}

@@ -201,3 +201,88 @@ async fn admins_customers_and_strangers_may_not_see_the_license() {
     );
     assert_eq!(app.client().get("/license").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn in_january_the_history_reaches_back_across_the_year_boundary_and_an_order_counts_from_january() {
+    let app = TestApp::demo().await;
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-01-10T09:00:00Z")
+            .expect("instant")
+            .with_timezone(&chrono::Utc),
+    );
+    let owner = app.login("owner@northwind.example").await;
+    let page = owner.get("/license").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let months: Vec<String> = page.texts("#allowance-history tbody tr td:first-child");
+    assert_eq!(months.first().map(String::as_str), Some("Jan 2027"));
+    assert_eq!(months.last().map(String::as_str), Some("Feb 2026"));
+    assert!(months.contains(&"Dec 2026".to_string()));
+    assert_eq!(
+        page.texts("#organization-mau thead th")[1..]
+            .to_vec()
+            .first()
+            .map(String::as_str),
+        Some("Feb 2026")
+    );
+    let offer: i64 = sqlx::query_scalar("SELECT id FROM mau_offers WHERE name = '100 MAU, monthly'")
+        .fetch_one(&app.db)
+        .await
+        .expect("offer");
+    owner
+        .post_form("/license/extend", &[("offer_id", &offer.to_string())])
+        .await;
+    let (month, allowance): (chrono::NaiveDate, i32) = sqlx::query_as(
+        "SELECT h.month, h.allowance FROM mau_allowance_history h JOIN resellers r ON r.id = h.reseller_id \
+         WHERE r.name = 'Northwind Backup Services' ORDER BY h.month DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("history");
+    assert_eq!((month.to_string().as_str(), allowance), ("2027-01-01", 2600));
+    let after = owner.get("/license").await;
+    assert!(after.text("#allowance-history tbody tr").contains("2600"));
+    assert_eq!(
+        owner
+            .get("/license?month=2026-02")
+            .await
+            .texts("#organization-mau thead th"),
+        vec!["Organization", "Feb 2026"]
+    );
+    assert_eq!(
+        owner.get("/license?month=2026-01").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let fabrikam = app.reseller_id("Fabrikam Managed IT").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    let contoso = app.customer_id("Contoso").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        ("/license".to_string(), [200, 200, 403, 403, 303]),
+        (format!("/license?reseller={fabrikam}"), [200, 200, 403, 403, 303]),
+        (format!("/license?customer={contoso}"), [404, 200, 403, 403, 303]),
+        (
+            format!("/license?reseller={fabrikam}&customer={woodgrove}"),
+            [200, 404, 403, 403, 303],
+        ),
+        ("/license/extend".to_string(), [403, 200, 403, 403, 303]),
+        ("/license/extend?offer=1".to_string(), [403, 200, 403, 403, 303]),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    assert_eq!(
+        anonymous
+            .post_form("/license/extend", &[("offer_id", "1")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -261,3 +261,31 @@ async fn staff_cannot_create_for_another_reseller_and_the_operator_must_choose_o
         .await;
     assert_eq!(ok.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let fabrikam = app.reseller_id("Fabrikam Managed IT").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        ("/organizations".to_string(), [200, 200, 200, 403, 303]),
+        (format!("/organizations?reseller={fabrikam}"), [200, 200, 200, 403, 303]),
+        ("/organizations?format=csv".to_string(), [200, 200, 200, 403, 303]),
+        ("/organizations/new".to_string(), [400, 200, 200, 403, 303]),
+        (
+            format!("/organizations/new?reseller={fabrikam}"),
+            [200, 200, 200, 403, 303],
+        ),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    let post = anonymous
+        .post_form("/organizations", &[("name", "Anon"), ("max_mau", "1")])
+        .await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+    assert_eq!(customer_count(&app, "Northwind Backup Services").await, 18);
+}

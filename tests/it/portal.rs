@@ -244,3 +244,23 @@ async fn staff_and_anonymous_visitors_cannot_add_portal_clients() {
     assert_eq!(operator.get("/portal").await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.client().get("/portal").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    // operator, owner, admin, customer user, anonymous
+    assert_eq!(
+        crate::common::get_matrix(&app, "/portal").await,
+        [403, 403, 403, 200, 303]
+    );
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    assert_eq!(
+        anonymous
+            .post_form("/portal/clients", &[("client_key", "x")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}

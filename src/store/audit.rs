@@ -186,6 +186,26 @@ pub async fn vocabulary(tx: &mut Tx) -> Result<(Vec<String>, Vec<String>), sqlx:
     Ok((actions, kinds))
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerOption {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Customers of the scope that appear in the log, for the customer filter.
+pub async fn customer_options(tx: &mut Tx) -> Result<Vec<CustomerOption>, sqlx::Error> {
+    let reseller = tx.scope().reseller_id();
+    sqlx::query_as::<_, CustomerOption>(
+        "SELECT c.id, c.name FROM customers c \
+         WHERE ($1::bigint IS NULL OR c.reseller_id = $1) \
+           AND EXISTS (SELECT 1 FROM audit_log l WHERE l.customer_id = c.id) \
+         ORDER BY lower(c.name), c.id",
+    )
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}
+
 /// One changed field: its name and its values before and after, as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeLine {

@@ -17,7 +17,7 @@ use crate::domain::tenancy::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
-use crate::store::audit::{ChangeLine, LogFilter, LogRow, change_lines};
+use crate::store::audit::{ChangeLine, CustomerOption, LogFilter, LogRow, change_lines};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/audit", get(show_audit))
@@ -55,6 +55,7 @@ pub struct AuditPage {
     pub lines: Vec<AuditLine>,
     pub actions: Vec<String>,
     pub kinds: Vec<String>,
+    pub customers: Vec<CustomerOption>,
     pub query: AuditQuery,
     pub next_page: Option<String>,
     pub first_page: Option<String>,
@@ -64,6 +65,10 @@ pub struct AuditPage {
 impl AuditPage {
     fn is_action(&self, value: &str) -> bool {
         self.query.action == value
+    }
+
+    fn is_customer(&self, id: &i64) -> bool {
+        self.query.customer.trim() == id.to_string()
     }
 
     fn is_kind(&self, value: &str) -> bool {
@@ -151,10 +156,11 @@ async fn show_audit(
     };
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
     let mut rows = store::audit::list(&mut tx, &filter).await?;
-    let (actions, kinds) = if csv {
-        (vec![], vec![])
+    let (actions, kinds, customers) = if csv {
+        (vec![], vec![], vec![])
     } else {
-        store::audit::vocabulary(&mut tx).await?
+        let (actions, kinds) = store::audit::vocabulary(&mut tx).await?;
+        (actions, kinds, store::audit::customer_options(&mut tx).await?)
     };
     tx.commit().await?;
 
@@ -233,6 +239,7 @@ async fn show_audit(
             .collect(),
         actions,
         kinds,
+        customers,
         next_page,
         first_page: query
             .after

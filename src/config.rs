@@ -41,6 +41,11 @@ pub struct ServeConfig {
     /// Seed the demo dataset when the database has no resellers yet.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
+
+    /// How long "log in as a customer" lasts before it ends by itself, in minutes.
+    #[arg(long, env = "IMPERSONATION_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(1..=1440))]
+    pub impersonation_minutes: i64,
 }
 
 /// What the web layer needs to know about how it is reached and how long sessions live.
@@ -49,6 +54,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    /// How long "log in as a customer" lasts.
+    pub impersonation_minutes: i64,
 }
 
 impl Default for WebConfig {
@@ -57,6 +64,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             session_idle_minutes: 120,
             session_absolute_hours: 12,
+            impersonation_minutes: 30,
         }
     }
 }
@@ -69,6 +77,7 @@ impl ServeConfig {
             .is_some_and(|url| url.starts_with("https://"));
         WebConfig {
             secure_cookies,
+            impersonation_minutes: self.impersonation_minutes,
             ..WebConfig::default()
         }
     }

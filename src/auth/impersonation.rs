@@ -2,7 +2,7 @@
 //! (auth scope) and write the audit entry (the customer's scope) in one transaction, so neither
 //! happens without the other.
 //!
-//! An impersonation that runs past its time limit is ended by the first request of that session
+//! An impersonation that runs past its time limit (`IMPERSONATION_MINUTES`, 30 by default) is ended by the first request of that session
 //! that sees it expired (the session loader): that request records `impersonation_ended` with
 //! "time limit" and the admin is back in its own session. A session that ends altogether first
 //! (log out, idle timeout) takes its impersonation with it; log out records the end, an idle
@@ -15,9 +15,6 @@ use sqlx::PgPool;
 use crate::domain::tenancy::Scope;
 use crate::store;
 use crate::store::sessions::{EndedImpersonation, StartImpersonation};
-
-/// How long "log in as" lasts unless ended sooner.
-pub const TIME_LIMIT: Duration = Duration::minutes(30);
 
 /// Who is acting: the admin behind the session.
 pub struct Actor<'a> {
@@ -32,7 +29,7 @@ pub struct Target<'a> {
     pub customer_name: &'a str,
 }
 
-/// Starts acting as `target` for [`TIME_LIMIT`]. False when the session is already acting as a
+/// Starts acting as `target` for `time_limit` (`IMPERSONATION_MINUTES`, 30 by default). False when the session is already acting as a
 /// customer (nothing changed).
 pub async fn start(
     db: &PgPool,
@@ -41,9 +38,10 @@ pub async fn start(
     target: Target<'_>,
     reason: &str,
     now: DateTime<Utc>,
+    time_limit: Duration,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = store::auth(db).await?;
-    let expires_at = now + TIME_LIMIT;
+    let expires_at = now + time_limit;
     let started = store::sessions::start_impersonation(
         &mut tx,
         session_hash,

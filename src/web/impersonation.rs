@@ -80,7 +80,7 @@ async fn new_impersonation(
         layout: Layout::new(&user, flash, "organizations", "Log in as a customer"),
         customer,
         reason: String::new(),
-        minutes: impersonation::TIME_LIMIT.num_minutes(),
+        minutes: state.web().impersonation_minutes,
         errors: FieldErrors::new(),
     };
     Ok(render(&page)?.into_response())
@@ -100,7 +100,7 @@ async fn start_impersonation(
             layout: Layout::new(&user, FlashMessage::default(), "organizations", "Log in as a customer"),
             customer,
             reason,
-            minutes: impersonation::TIME_LIMIT.num_minutes(),
+            minutes: state.web().impersonation_minutes,
             errors: check.errors,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
@@ -115,7 +115,9 @@ async fn start_impersonation(
         customer_name: &customer.name,
     };
     let now = state.clock().now();
-    if !impersonation::start(state.db(), &user.session_hash, actor, target, &reason, now).await? {
+    let minutes = state.web().impersonation_minutes;
+    let limit = chrono::Duration::minutes(minutes);
+    if !impersonation::start(state.db(), &user.session_hash, actor, target, &reason, now, limit).await? {
         return Err(AppError::Conflict(
             "This session is already logged in as a customer. Exit first.".into(),
         ));
@@ -125,8 +127,7 @@ async fn start_impersonation(
         Role::Customer.home_path(),
         Flash::success(format!(
             "You are now logged in as {} for at most {} minutes.",
-            customer.name,
-            impersonation::TIME_LIMIT.num_minutes()
+            customer.name, minutes
         )),
     ))
 }

@@ -106,6 +106,12 @@ async fn show_organizations(
     let reseller = selected_reseller(&user, query.reseller.as_deref())?;
     let sort = Sort::parse(query.sort.as_deref(), query.dir.as_deref(), &SORT_KEYS, DEFAULT_SORT)?;
     let cursor = Cursor::decode(query.after.as_deref())?;
+    // A cursor made for a numeric column carries a number; anything else was tampered with.
+    if sort.key != "name" && cursor.as_ref().is_some_and(|c| c.key.parse::<i64>().is_err()) {
+        return Err(AppError::BadRequest(
+            "The page link is not valid; start again from the first page.".into(),
+        ));
+    }
     let search = query.q.trim().chars().take(120).collect::<String>();
     let csv = match query.format.as_deref() {
         None | Some("") => false,

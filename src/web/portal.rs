@@ -16,7 +16,8 @@ use super::chart::{BarChart, bar_chart};
 use super::{Layout, audit_entry, filters, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
 use crate::auth::{CurrentUser, Flash};
-use crate::domain::licensing::{McalRefusal, check_mcal};
+use crate::domain::clients::{ClientRefusal, check_new_client};
+use crate::domain::licensing::McalRefusal;
 use crate::domain::tenancy::Role;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
@@ -67,20 +68,22 @@ pub struct ClientForm {
 
 /// Why no client may be added now, in the customer's words; `None` when one may.
 pub fn client_refusal(limits: &ClientLimits) -> Option<String> {
-    if let Some(max) = limits.max_clients
-        && limits.clients >= i64::from(max)
-    {
-        return Some(format!(
-            "Your account allows at most {max} clients, and all are in use."
-        ));
-    }
-    match check_mcal(limits.mcals_allotted.map(i64::from), limits.clients, limits.pool_free) {
+    let checked = check_new_client(
+        limits.clients,
+        limits.max_clients.map(i64::from),
+        limits.mcals_allotted.map(i64::from),
+        limits.pool_free,
+    );
+    match checked {
         Ok(()) => None,
-        Err(McalRefusal::AllotmentUsedUp) => Some(format!(
+        Err(ClientRefusal::MaxClients { max }) => Some(format!(
+            "Your account allows at most {max} clients, and all are in use."
+        )),
+        Err(ClientRefusal::Mcal(McalRefusal::AllotmentUsedUp)) => Some(format!(
             "All {} client licences (MCALs) allotted to your account are in use.",
             limits.mcals_allotted.unwrap_or_default()
         )),
-        Err(McalRefusal::PoolUsedUp) => {
+        Err(ClientRefusal::Mcal(McalRefusal::PoolUsedUp)) => {
             Some("Your provider has no client licences (MCALs) left; ask them for more.".to_string())
         }
     }

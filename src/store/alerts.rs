@@ -25,6 +25,8 @@ pub struct Filter<'a> {
     pub severity: Option<&'a str>,
     pub customer_id: Option<i64>,
     pub state: &'a str,
+    /// Just this alert (for redrawing one row).
+    pub only_id: Option<i64>,
     pub before: Option<(DateTime<Utc>, i64)>,
     pub limit: i64,
 }
@@ -54,6 +56,7 @@ pub async fn list(tx: &mut Tx, filter: &Filter<'_>) -> Result<Vec<AlertRow>, sql
                        WHEN 'resolved' THEN a.resolved_at IS NOT NULL \
                        ELSE true END \
            AND ($6::timestamptz IS NULL OR (a.raised_at, a.id) < ($6, $7)) \
+           AND ($9::bigint IS NULL OR a.id = $9) \
          ORDER BY a.raised_at DESC, a.id DESC LIMIT $8",
     )
     .bind(reseller)
@@ -64,6 +67,7 @@ pub async fn list(tx: &mut Tx, filter: &Filter<'_>) -> Result<Vec<AlertRow>, sql
     .bind(before_at)
     .bind(before_id)
     .bind(filter.limit)
+    .bind(filter.only_id)
     .fetch_all(&mut **tx)
     .await
 }

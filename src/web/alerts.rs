@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -51,6 +52,16 @@ pub struct AlertsPage {
     pub state: String,
     pub next_page: Option<String>,
     pub first_page: Option<String>,
+    pub here: String,
+    pub show_reseller: bool,
+}
+
+/// One redrawn row, answered to htmx after an action.
+#[derive(Template)]
+#[template(path = "alerts/row.html")]
+pub struct AlertRowFragment {
+    pub layout: Layout,
+    pub a: AlertRow,
     pub here: String,
     pub show_reseller: bool,
 }
@@ -116,6 +127,7 @@ async fn show_alerts(
             severity,
             customer_id: customer,
             state: alert_state,
+            only_id: None,
             before,
             limit: PAGE_SIZE + 1,
         },
@@ -190,24 +202,57 @@ fn back_to(form: &ActionForm) -> String {
 async fn acknowledge_alert(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    change_alert(state, user, id, form, false).await
+    change_alert(state, user, is_htmx(&headers), id, form, false).await
 }
 
 async fn resolve_alert(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    change_alert(state, user, id, form, true).await
+    change_alert(state, user, is_htmx(&headers), id, form, true).await
+}
+
+fn is_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+/// The alert's row as it now stands, for htmx to swap in place of the old one.
+async fn redraw_row(state: &AppState, user: &CurrentUser, id: i64, back: String) -> Result<Response, AppError> {
+    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let rows = store::alerts::list(
+        &mut tx,
+        &Filter {
+            severity: None,
+            customer_id: None,
+            state: "all",
+            only_id: Some(id),
+            before: None,
+            limit: 1,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let a = rows.into_iter().next().ok_or(AppError::NotFound)?;
+    let fragment = AlertRowFragment {
+        layout: Layout::new(user, FlashMessage::default(), "alerts", "Alerts"),
+        a,
+        here: back,
+        show_reseller: user.effective_role() == Role::Operator,
+    };
+    Ok(render(&fragment)?.into_response())
 }
 
 async fn change_alert(
     state: AppState,
     user: CurrentUser,
+    htmx: bool,
     id: i64,
     form: ActionForm,
     resolve: bool,
@@ -225,6 +270,10 @@ async fn change_alert(
         } else {
             "acknowledged"
         };
+        drop(tx);
+        if htmx {
+            return redraw_row(&state, &user, id, back).await;
+        }
         return Ok(redirect_with_flash(
             &back,
             Flash::success(format!("The alert was already {done}.")),
@@ -248,5 +297,8 @@ async fn change_alert(
     } else {
         "The alert is acknowledged."
     };
+    if htmx {
+        return redraw_row(&state, &user, id, back).await;
+    }
     Ok(redirect_with_flash(&back, Flash::success(message)))
 }

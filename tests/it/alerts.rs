@@ -198,3 +198,34 @@ async fn role_matrix() {
         "the owner acts like an admin"
     );
 }
+
+#[tokio::test]
+async fn with_htmx_an_action_answers_with_the_redrawn_row() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let page = admin.get("/alerts").await;
+    let token = page.attrs("meta[name=csrf-token]", "content").remove(0);
+    let id = alert_of(&app, "Adventure Works").await;
+    let response = admin
+        .send(
+            axum::http::Method::POST,
+            &format!("/alerts/{id}/acknowledge"),
+            Some(format!("csrf_token={token}&back=%2Falerts")),
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("hx-request", "true"),
+                ("x-csrf-token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    // A bare <tr> (a table parser would drop it outside a table): check the markup itself.
+    assert!(
+        response.body.trim_start().starts_with(&format!("<tr data-id=\"{id}\"")),
+        "{}",
+        response.body
+    );
+    assert!(!response.body.contains("<html"), "a fragment, not a page");
+    assert!(!response.body.contains("Acknowledge</button>"), "acknowledged now");
+    assert!(response.body.contains("Resolve</button>"));
+}

@@ -24,7 +24,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::dashboard::ResellerOption;
-use crate::store::license::{CustomerOption, Extension, Offer, OrderRow, ResellerLicense};
+use crate::store::license::{CustomerMonth, CustomerOption, Extension, MonthFigures, Offer, OrderRow, ResellerLicense};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -161,67 +161,20 @@ async fn show_license(
 
     let month_mau = overall.last().map(|m| m.mau).unwrap_or(0);
     let allowance = i64::from(reseller.mau_allowance);
-    let history = overall
-        .iter()
-        .rev()
-        .map(|m| HistoryRow {
-            label: months::label(m.month),
-            mau: m.mau,
-            allowance: m.allowance,
-            overage: m.allowance.map(|a| mau_overage(m.mau, i64::from(a))),
-        })
-        .collect();
-
+    let history = history_rows(&overall);
     let chart_subject = match selected_customer.and_then(|id| customers.iter().find(|c| c.id == id)) {
         Some(customer) => customer.name.clone(),
         None => format!("{} (all organizations)", reseller.name),
     };
-    let bars: Vec<(String, i64, String)> = charted
-        .iter()
-        .map(|m| {
-            let label = months::label(m.month);
-            (
-                m.month.format("%b").to_string(),
-                m.mau,
-                format!("{label}: {} MAU", m.mau),
-            )
-        })
-        .collect();
-    let allowance_line: Option<Vec<i64>> = selected_customer.is_none().then(|| {
-        overall
-            .iter()
-            .map(|m| i64::from(m.allowance.unwrap_or(reseller.mau_allowance)))
-            .collect()
-    });
-    let mut chart = bar_chart(
-        &bars,
-        allowance_line.as_deref(),
-        "Month",
-        "MAU",
-        &format!("Monthly active users of {chart_subject}, last twelve months"),
-    );
-    chart.line_title = "MAU allowance".to_string();
+    // The allowance line only makes sense against the reseller's total.
+    let allowance_line = selected_customer.is_none().then_some(overall.as_slice());
+    let chart = mau_chart(&charted, allowance_line, reseller.mau_allowance, &chart_subject);
     let chart_rows = charted.iter().rev().map(|m| (months::label(m.month), m.mau)).collect();
-
     let table_window: Vec<NaiveDate> = match selected_month {
         Some(month) => vec![month],
         None => window.clone(),
     };
-    let mut by_key: HashMap<(i64, NaiveDate), i64> = HashMap::new();
-    for row in per_customer {
-        by_key.insert((row.customer_id, row.month), i64::from(row.mau));
-    }
-    let organizations = customers
-        .iter()
-        .map(|c| OrganizationMonths {
-            id: c.id,
-            name: c.name.clone(),
-            values: table_window
-                .iter()
-                .map(|m| by_key.get(&(c.id, *m)).copied().unwrap_or(0))
-                .collect(),
-        })
-        .collect();
+    let organizations = organization_table(&customers, per_customer, &table_window);
 
     let page = LicensePage {
         layout: Layout::new(&user, flash, "license", "License"),
@@ -248,6 +201,75 @@ async fn show_license(
         reseller,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The allowance history, newest month first, with each month's overage where an allowance
+/// was recorded.
+fn history_rows(overall: &[MonthFigures]) -> Vec<HistoryRow> {
+    overall
+        .iter()
+        .rev()
+        .map(|m| HistoryRow {
+            label: months::label(m.month),
+            mau: m.mau,
+            allowance: m.allowance,
+            overage: m.allowance.map(|a| mau_overage(m.mau, i64::from(a))),
+        })
+        .collect()
+}
+
+/// MAU bars per month, with the allowance as a line when `allowance` months are given (a month
+/// without a recorded allowance takes the current one).
+fn mau_chart(charted: &[MonthFigures], allowance: Option<&[MonthFigures]>, current: i32, subject: &str) -> BarChart {
+    let bars: Vec<(String, i64, String)> = charted
+        .iter()
+        .map(|m| {
+            let label = months::label(m.month);
+            (
+                m.month.format("%b").to_string(),
+                m.mau,
+                format!("{label}: {} MAU", m.mau),
+            )
+        })
+        .collect();
+    let line: Option<Vec<i64>> = allowance.map(|months| {
+        months
+            .iter()
+            .map(|m| i64::from(m.allowance.unwrap_or(current)))
+            .collect()
+    });
+    let mut chart = bar_chart(
+        &bars,
+        line.as_deref(),
+        "Month",
+        "MAU",
+        &format!("Monthly active users of {subject}, last twelve months"),
+    );
+    chart.line_title = "MAU allowance".to_string();
+    chart
+}
+
+/// Each organization's MAU for each of `months` (0 where nothing was recorded).
+fn organization_table(
+    customers: &[CustomerOption],
+    per_customer: Vec<CustomerMonth>,
+    months: &[NaiveDate],
+) -> Vec<OrganizationMonths> {
+    let by_key: HashMap<(i64, NaiveDate), i64> = per_customer
+        .into_iter()
+        .map(|row| ((row.customer_id, row.month), i64::from(row.mau)))
+        .collect();
+    customers
+        .iter()
+        .map(|c| OrganizationMonths {
+            id: c.id,
+            name: c.name.clone(),
+            values: months
+                .iter()
+                .map(|m| by_key.get(&(c.id, *m)).copied().unwrap_or(0))
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Template)]

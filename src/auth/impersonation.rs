@@ -75,7 +75,7 @@ pub async fn start(
     entry.customer_id = Some(target.customer_id);
     entry.reason = reason;
     entry.changes = json!({"logged_in_as": {"before": null, "after": target.customer_name},
-                           "ends_at": {"before": null, "after": expires_at.to_rfc3339()}});
+                           "ends_at": {"before": null, "after": expires_at.format("%Y-%m-%d %H:%M UTC").to_string()}});
     store::audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     Ok(true)

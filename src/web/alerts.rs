@@ -289,7 +289,7 @@ async fn change_alert(
     let mut entry = audit_entry(&user, now, action, "alert", id);
     entry.reseller_id = Some(alert.reseller_id);
     entry.customer_id = alert.customer_id;
-    entry.changes = json!({ field: {"before": null, "after": now.to_rfc3339()} });
+    entry.changes = json!({ field: {"before": null, "after": now.format("%Y-%m-%d %H:%M UTC").to_string()} });
     store::audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     let message = if resolve {

@@ -1,7 +1,8 @@
 -- MCALs left in a reseller's pool. A customer with an allotment holds all of it; one without
 -- draws one MCAL per client. A customer user adding a client must know whether the pool has room,
 -- but row-level security rightly hides the other customers' rows from it: this function, run with
--- its owner's rights, answers with one number and nothing else.
+-- its owner's rights, answers with one number and nothing else. Like the seed and the engine,
+-- it relies on the schema owner not being subject to the policies (superuser or BYPASSRLS).
 CREATE FUNCTION reseller_mcal_pool_free(p_reseller_id bigint) RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT r.mcal_pool::bigint

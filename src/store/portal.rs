@@ -147,15 +147,17 @@ pub struct ClientLimits {
     pub pool_free: i64,
 }
 
-/// The limits, holding a per-reseller lock until the transaction ends so that two clients
-/// cannot both take the last MCAL.
-pub async fn client_limits(tx: &mut Tx) -> Result<ClientLimits, sqlx::Error> {
+/// The limits. With `lock` (before adding a client) it holds a per-reseller lock until the
+/// transaction ends, so that two clients cannot both take the last MCAL.
+pub async fn client_limits(tx: &mut Tx, lock: bool) -> Result<ClientLimits, sqlx::Error> {
     let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
     let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal_pool'), $1::int)")
-        .bind(i32::try_from(reseller_id).unwrap_or_default())
-        .execute(&mut **tx)
-        .await?;
+    if lock {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal_pool'), $1::int)")
+            .bind(i32::try_from(reseller_id).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+    }
     sqlx::query_as::<_, ClientLimits>(
         "SELECT (SELECT count(*) FROM clients WHERE customer_id = c.id) AS clients, c.max_clients, c.mcals_allotted, \
                 coalesce(reseller_mcal_pool_free(c.reseller_id), 0) AS pool_free \

@@ -113,7 +113,7 @@ async fn load_page(
         },
     )
     .await?;
-    let limits = store::portal::client_limits(&mut tx).await?;
+    let limits = store::portal::client_limits(&mut tx, false).await?;
     tx.commit().await?;
     // GiB once there is enough to fill bars with; MiB for small accounts.
     let largest = usage.iter().map(|u| u.storage_bytes).max().unwrap_or(0);
@@ -193,7 +193,7 @@ async fn add_client(
     }
     let now = state.clock().now();
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
-    let limits = store::portal::client_limits(&mut tx).await?;
+    let limits = store::portal::client_limits(&mut tx, true).await?;
     if let Some(refusal) = client_refusal(&limits) {
         return Err(AppError::Conflict(refusal));
     }

@@ -111,19 +111,26 @@ pub async fn allowance(tx: &mut Tx, reseller_id: i64, lock: bool) -> Result<Opti
     if own.is_some_and(|own| own != reseller_id) {
         return Ok(None);
     }
-    let sql = if lock {
+    if lock {
+        // A statement of its own: the count below then runs on a snapshot taken after the lock
+        // was granted, so it sees the customer a competing transaction just committed.
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM resellers WHERE id = $1 AND NOT is_default FOR UPDATE")
+                .bind(reseller_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if found.is_none() {
+            return Ok(None);
+        }
+    }
+    sqlx::query_as::<_, Allowance>(
         "SELECT (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND NOT c.is_default \
                  AND c.lifecycle <> 'deleted') AS customers, r.max_customers \
-         FROM resellers r WHERE r.id = $1 AND NOT r.is_default FOR UPDATE OF r"
-    } else {
-        "SELECT (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND NOT c.is_default \
-                 AND c.lifecycle <> 'deleted') AS customers, r.max_customers \
-         FROM resellers r WHERE r.id = $1 AND NOT r.is_default"
-    };
-    sqlx::query_as::<_, Allowance>(sql)
-        .bind(reseller_id)
-        .fetch_optional(&mut **tx)
-        .await
+         FROM resellers r WHERE r.id = $1 AND NOT r.is_default",
+    )
+    .bind(reseller_id)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 pub struct NewOrganization<'a> {

@@ -289,3 +289,22 @@ async fn role_matrix() {
     assert_eq!(post.status, StatusCode::SEE_OTHER);
     assert_eq!(customer_count(&app, "Northwind Backup Services").await, 18);
 }
+
+#[tokio::test]
+async fn two_creations_racing_for_the_last_place_get_one_organization() {
+    let app = TestApp::demo().await;
+    sqlx::query("UPDATE resellers SET max_customers = 19 WHERE name = 'Northwind Backup Services'")
+        .execute(&app.db)
+        .await
+        .expect("set allowance");
+    let owner = app.login("owner@northwind.example").await;
+    let admin = app.login("admin@northwind.example").await;
+    let (a, b) = tokio::join!(
+        owner.post_form("/organizations", &[("name", "Racer One"), ("max_mau", "1")]),
+        admin.post_form("/organizations", &[("name", "Racer Two"), ("max_mau", "1")]),
+    );
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 409]);
+    assert_eq!(customer_count(&app, "Northwind Backup Services").await, 19);
+}

@@ -264,3 +264,20 @@ async fn role_matrix() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn two_clients_racing_for_the_last_mcal_get_one() {
+    let app = TestApp::demo().await;
+    allot_room(&app, 1).await;
+    let before = contoso_clients(&app).await;
+    let customer = app.login("contoso-portal").await;
+    customer.get("/portal").await;
+    let (a, b) = tokio::join!(
+        customer.post_form("/portal/clients", &[("client_key", "racer-1")]),
+        customer.post_form("/portal/clients", &[("client_key", "racer-2")]),
+    );
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![303, 409]);
+    assert_eq!(contoso_clients(&app).await, before + 1);
+}

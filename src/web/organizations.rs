@@ -172,7 +172,14 @@ async fn show_organizations(
     }
 
     let current: Vec<(&str, String)> = [
-        ("reseller", reseller.map(|id| id.to_string()).unwrap_or_default()),
+        (
+            "reseller",
+            // Staff have one reseller; only the operator's filter belongs in links.
+            reseller
+                .filter(|_| user.effective_role() == Role::Operator)
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+        ),
         ("q", search.clone()),
         (
             "sort",

@@ -308,3 +308,17 @@ async fn two_creations_racing_for_the_last_place_get_one_organization() {
     assert_eq!(statuses, vec![201, 409]);
     assert_eq!(customer_count(&app, "Northwind Backup Services").await, 19);
 }
+
+#[tokio::test]
+async fn the_export_link_keeps_the_search() {
+    let app = TestApp::demo().await;
+    let page = app
+        .login("owner@northwind.example")
+        .await
+        .get("/organizations?q=co&sort=mau")
+        .await;
+    assert_eq!(
+        page.attrs("#results #export-csv", "href"),
+        vec!["/organizations?q=co&sort=mau&format=csv"]
+    );
+}

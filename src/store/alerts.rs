@@ -19,12 +19,13 @@ pub struct AlertRow {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-/// Which alerts: `state` is "open" (not resolved), "acknowledged" (open and acknowledged),
-/// "resolved" or "all".
+/// Which alerts: `state` is "open" (not resolved), "recent" (open, or resolved since
+/// `recent_since`), "acknowledged" (open and acknowledged), "resolved" or "all".
 pub struct Filter<'a> {
     pub severity: Option<&'a str>,
     pub customer_id: Option<i64>,
     pub state: &'a str,
+    pub recent_since: DateTime<Utc>,
     /// Just this alert (for redrawing one row).
     pub only_id: Option<i64>,
     pub before: Option<(DateTime<Utc>, i64)>,
@@ -52,6 +53,7 @@ pub async fn list(tx: &mut Tx, filter: &Filter<'_>) -> Result<Vec<AlertRow>, sql
            AND ($3::bigint IS NULL OR a.customer_id = $3) \
            AND ($4::text IS NULL OR a.severity = $4) \
            AND CASE $5 WHEN 'open' THEN a.resolved_at IS NULL \
+                       WHEN 'recent' THEN a.resolved_at IS NULL OR a.resolved_at >= $10 \
                        WHEN 'acknowledged' THEN a.resolved_at IS NULL AND a.acknowledged_at IS NOT NULL \
                        WHEN 'resolved' THEN a.resolved_at IS NOT NULL \
                        ELSE true END \
@@ -68,6 +70,7 @@ pub async fn list(tx: &mut Tx, filter: &Filter<'_>) -> Result<Vec<AlertRow>, sql
     .bind(before_id)
     .bind(filter.limit)
     .bind(filter.only_id)
+    .bind(filter.recent_since)
     .fetch_all(&mut **tx)
     .await
 }

@@ -31,7 +31,20 @@ pub fn routes() -> Router<AppState> {
 
 const STAFF: [Role; 3] = [Role::Operator, Role::ResellerOwner, Role::ResellerAdmin];
 pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
-pub const STATES: [&str; 4] = ["open", "acknowledged", "resolved", "all"];
+pub const STATES: [&str; 5] = ["open", "recent", "acknowledged", "resolved", "all"];
+/// How a state reads in the filter.
+pub fn state_label(state: &str) -> &'static str {
+    match state {
+        "open" => "Open",
+        "recent" => "Open or resolved in the last 30 days",
+        "acknowledged" => "Acknowledged, not resolved",
+        "resolved" => "Resolved",
+        _ => "All",
+    }
+}
+
+/// How far back "recent" reaches for resolved alerts.
+pub const RECENT_DAYS: i64 = 30;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AlertsQuery {
@@ -127,6 +140,7 @@ async fn show_alerts(
             severity,
             customer_id: customer,
             state: alert_state,
+            recent_since: state.clock().now() - chrono::Duration::days(RECENT_DAYS),
             only_id: None,
             before,
             limit: PAGE_SIZE + 1,
@@ -232,6 +246,7 @@ async fn redraw_row(state: &AppState, user: &CurrentUser, id: i64, back: String)
             severity: None,
             customer_id: None,
             state: "all",
+            recent_since: state.clock().now(),
             only_id: Some(id),
             before: None,
             limit: 1,

@@ -229,3 +229,25 @@ async fn with_htmx_an_action_answers_with_the_redrawn_row() {
     assert!(!response.body.contains("Acknowledge</button>"), "acknowledged now");
     assert!(response.body.contains("Resolve</button>"));
 }
+
+#[tokio::test]
+async fn recent_adds_alerts_resolved_in_the_last_thirty_days() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let open = open_alerts(&app, "Northwind Backup Services").await;
+    let recent = admin.get("/alerts?state=recent").await;
+    assert_eq!(
+        recent.texts("#alerts tbody tr").len() as i64,
+        open,
+        "the demo's resolved alerts are 32 days old"
+    );
+    let id = alert_of(&app, "Adventure Works").await;
+    admin.post_form(&format!("/alerts/{id}/resolve"), &[]).await;
+    let after = admin.get("/alerts?state=recent").await;
+    assert_eq!(after.texts("#alerts tbody tr").len() as i64, open);
+    assert!(after.attrs("#alerts tbody tr", "data-id").contains(&id.to_string()));
+    assert_eq!(
+        admin.get("/alerts").await.texts("#alerts tbody tr").len() as i64,
+        open - 1
+    );
+}

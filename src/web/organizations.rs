@@ -296,6 +296,13 @@ pub struct NewOrganizationPage {
 }
 
 #[derive(Template)]
+#[template(path = "organizations/choose_reseller.html")]
+pub struct ChooseResellerPage {
+    pub layout: Layout,
+    pub resellers: Vec<ResellerOption>,
+}
+
+#[derive(Template)]
 #[template(path = "organizations/created.html")]
 pub struct CreatedPage {
     pub layout: Layout,
@@ -332,6 +339,17 @@ async fn new_organization(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
     user.require(&STAFF)?;
+    if user.effective_role() == Role::Operator && selected_reseller(&user, query.reseller.as_deref())?.is_none() {
+        // The operator first says which reseller the organization is for.
+        let mut tx = store::scoped(state.db(), &user.scope()).await?;
+        let resellers = store::license::reseller_options(&mut tx).await?;
+        tx.commit().await?;
+        let page = ChooseResellerPage {
+            layout: Layout::new(&user, flash, "organizations", "New organization"),
+            resellers,
+        };
+        return Ok(render(&page)?.into_response());
+    }
     let reseller_id = target_reseller(&user, query.reseller.as_deref())?;
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
     let allowance = store::organizations::allowance(&mut tx, reseller_id, false)

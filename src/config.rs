@@ -45,6 +45,11 @@ pub struct ServeConfig {
     /// Seed the demo dataset when the database has no resellers yet.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
+
+    /// How long "log in as a customer" lasts before it ends by itself, in minutes.
+    #[arg(long, env = "IMPERSONATION_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(i64).range(1..=1440))]
+    pub impersonation_minutes: i64,
 }
 
 /// What the web layer needs to know about how it is reached and how long sessions live.
@@ -56,6 +61,8 @@ pub struct WebConfig {
     /// Agent API requests a token may make at once, and how fast that allowance refills.
     pub api_burst: u32,
     pub api_per_second: u32,
+    /// How long "log in as a customer" lasts.
+    pub impersonation_minutes: i64,
 }
 
 impl Default for WebConfig {
@@ -66,6 +73,7 @@ impl Default for WebConfig {
             session_absolute_hours: 12,
             api_burst: 60,
             api_per_second: 20,
+            impersonation_minutes: 30,
         }
     }
 }
@@ -78,6 +86,7 @@ impl ServeConfig {
             .is_some_and(|url| url.starts_with("https://"));
         WebConfig {
             secure_cookies,
+            impersonation_minutes: self.impersonation_minutes,
             ..WebConfig::default()
         }
     }

@@ -257,6 +257,18 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
     };
     store::sessions::touch(&mut tx, &hash, now).await?;
     tx.commit().await?;
+    if row.impersonation_expires_at.is_some_and(|at| at <= now) {
+        let name = if row.display_name.is_empty() {
+            &row.username
+        } else {
+            &row.display_name
+        };
+        let actor = super::impersonation::Actor {
+            user_id: row.user_id,
+            name,
+        };
+        super::impersonation::end(state.db(), &hash, actor, super::impersonation::EndedBy::TimeLimit, now).await?;
+    }
     let Some(role) = Role::parse(&row.role) else {
         return Ok(None);
     };

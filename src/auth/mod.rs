@@ -2,6 +2,7 @@
 
 pub mod csrf;
 pub mod current_user;
+pub mod impersonation;
 pub mod passwords;
 pub mod sessions;
 pub mod throttle;

@@ -3,6 +3,7 @@
 pub mod forecast;
 pub mod licensing;
 pub mod lifecycle;
+pub mod months;
 pub mod sla;
 pub mod space;
 pub mod tenancy;

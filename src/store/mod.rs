@@ -2,14 +2,19 @@
 //! opened by [`scoped`], which carries the caller's scope into PostgreSQL (row-level security) and
 //! into every function's own `WHERE reseller_id = …` filters.
 
+pub mod admins;
 pub mod agents;
+pub mod alerts;
 pub mod audit;
 pub mod clients;
 pub mod customer_details;
 pub mod customers;
 pub mod dashboard;
+pub mod impersonation;
 pub mod invoicing;
+pub mod license;
 pub mod lifecycle;
+pub mod organizations;
 pub mod portal;
 pub mod resellers;
 pub mod seat_limits;
@@ -55,19 +60,7 @@ impl DerefMut for Tx {
 /// Opens a transaction carrying `scope`. The settings are transaction-local (`set_config(…, true)`)
 /// so they can never leak to the next request that borrows the same pooled connection.
 pub async fn scoped(pool: &PgPool, scope: &Scope) -> Result<Tx, sqlx::Error> {
-    let mut inner = pool.begin().await?;
-    let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
-    let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
-    sqlx::query(
-        "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
-                set_config('app.customer_id', $3, true)",
-    )
-    .bind(scope.kind())
-    .bind(reseller)
-    .bind(customer)
-    .execute(&mut *inner)
-    .await?;
-    Ok(Tx { inner, scope: *scope })
+    rescoped(pool.begin().await?, scope).await
 }
 
 /// A transaction for logging in and looking up sessions, before any tenant scope is known: the
@@ -85,4 +78,21 @@ pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx:
 /// before row-level security has its say.
 pub fn tenant(tx: &Tx) -> (Option<i64>, Option<i64>) {
     (tx.scope().reseller_id(), tx.scope().customer_id())
+}
+
+/// Turns an auth-scope transaction (after it changed a session) into one carrying `scope`, so the
+/// session change and its audit entry commit together or not at all.
+pub async fn rescoped(mut inner: Transaction<'static, Postgres>, scope: &Scope) -> Result<Tx, sqlx::Error> {
+    let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
+    let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
+    sqlx::query(
+        "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
+                set_config('app.customer_id', $3, true)",
+    )
+    .bind(scope.kind())
+    .bind(reseller)
+    .bind(customer)
+    .execute(&mut *inner)
+    .await?;
+    Ok(Tx { inner, scope: *scope })
 }

@@ -73,3 +73,122 @@ pub async fn recent_jobs(tx: &mut Tx, limit: i64) -> Result<Vec<JobRow>, sqlx::E
     .fetch_all(&mut **tx)
     .await
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientRow {
+    pub id: i64,
+    pub client_key: String,
+    pub hostname: String,
+    pub os: String,
+    pub status: String,
+    pub health: String,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub used_space_bytes: i64,
+}
+
+pub async fn clients(tx: &mut Tx) -> Result<Vec<ClientRow>, sqlx::Error> {
+    let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_as::<_, ClientRow>(
+        "SELECT id, client_key, hostname, os, status, health, last_seen_at, used_space_bytes FROM clients \
+         WHERE customer_id = $1 ORDER BY lower(client_key), id",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UsageDay {
+    pub day: chrono::NaiveDate,
+    pub credits_consumed: f64,
+    pub storage_bytes: i64,
+}
+
+/// Usage from `from` on, oldest first.
+pub async fn usage(tx: &mut Tx, from: chrono::NaiveDate) -> Result<Vec<UsageDay>, sqlx::Error> {
+    let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_as::<_, UsageDay>(
+        "SELECT day, credits_consumed::float8 AS credits_consumed, storage_bytes FROM usage_daily WHERE customer_id = $1 AND day >= $2 ORDER BY day",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AlertRow {
+    pub severity: String,
+    pub message: String,
+    pub raised_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Open alerts first, then recently resolved ones.
+pub async fn alerts(tx: &mut Tx, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
+    let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_as::<_, AlertRow>(
+        "SELECT severity, message, raised_at, resolved_at FROM alerts WHERE customer_id = $1 \
+         ORDER BY resolved_at IS NOT NULL, raised_at DESC, id DESC LIMIT $2",
+    )
+    .bind(customer_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// What limits a new client: the customer's clients, its max clients and MCAL allotment, and
+/// what the reseller's pool has left.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct ClientLimits {
+    pub clients: i64,
+    pub max_clients: Option<i32>,
+    pub mcals_allotted: Option<i32>,
+    pub pool_free: i64,
+}
+
+/// The limits. With `lock` (before adding a client) it holds a per-reseller lock until the
+/// transaction ends, so that two clients cannot both take the last MCAL.
+pub async fn client_limits(tx: &mut Tx, lock: bool) -> Result<ClientLimits, sqlx::Error> {
+    let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
+    let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    if lock {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal_pool'), $1::int)")
+            .bind(i32::try_from(reseller_id).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query_as::<_, ClientLimits>(
+        "SELECT (SELECT count(*) FROM clients WHERE customer_id = c.id) AS clients, c.max_clients, c.mcals_allotted, \
+                coalesce(reseller_mcal_pool_free(c.reseller_id), 0) AS pool_free \
+         FROM customers c WHERE c.id = $1 AND c.reseller_id = $2",
+    )
+    .bind(customer_id)
+    .bind(reseller_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub struct NewClient<'a> {
+    pub client_key: &'a str,
+    pub hostname: &'a str,
+    pub os: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn add_client(tx: &mut Tx, new: NewClient<'_>) -> Result<i64, sqlx::Error> {
+    let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
+    let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_scalar(
+        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, os, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'customer', $6) RETURNING id",
+    )
+    .bind(reseller_id)
+    .bind(customer_id)
+    .bind(new.client_key)
+    .bind(new.hostname)
+    .bind(new.os)
+    .bind(new.now)
+    .fetch_one(&mut **tx)
+    .await
+}

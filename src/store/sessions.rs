@@ -104,3 +104,77 @@ pub async fn delete_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> Resu
         .await?;
     Ok(done.rows_affected())
 }
+
+/// The "log in as" state of a session, as it stood before it ended.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EndedImpersonation {
+    pub customer_id: i64,
+    pub reseller_id: i64,
+    pub customer_name: String,
+    pub reason: String,
+    pub started_at: DateTime<Utc>,
+}
+
+pub struct StartImpersonation<'a> {
+    pub customer_id: i64,
+    pub reseller_id: i64,
+    pub customer_name: &'a str,
+    pub reason: &'a str,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Makes the session act as a customer until `expires_at`. False when the session is gone or
+/// already acting as a customer.
+pub async fn start_impersonation(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    start: StartImpersonation<'_>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET impersonated_customer_id = $2, impersonated_reseller_id = $3, \
+                impersonated_customer_name = $4, impersonation_reason = $5, impersonation_started_at = $6, \
+                impersonation_expires_at = $7 \
+         WHERE id_hash = $1 AND (impersonation_started_at IS NULL OR impersonation_expires_at <= $6)",
+    )
+    .bind(id_hash)
+    .bind(start.customer_id)
+    .bind(start.reseller_id)
+    .bind(start.customer_name)
+    .bind(start.reason)
+    .bind(start.now)
+    .bind(start.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends the session's "log in as", returning what it was; `only_expired_at` ends it only if its
+/// time limit has passed by then. The row lock makes one request, and only one, see it end.
+pub async fn end_impersonation(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    only_expired_at: Option<DateTime<Utc>>,
+) -> Result<Option<EndedImpersonation>, sqlx::Error> {
+    sqlx::query_as::<_, EndedImpersonation>(
+        "WITH old AS ( \
+             SELECT id_hash, impersonated_customer_id, impersonated_reseller_id, impersonated_customer_name, \
+                    impersonation_reason, impersonation_started_at \
+             FROM sessions WHERE id_hash = $1 AND impersonation_started_at IS NOT NULL \
+               AND ($2::timestamptz IS NULL OR impersonation_expires_at <= $2) \
+             FOR UPDATE) \
+         UPDATE sessions s SET impersonated_customer_id = NULL, impersonated_reseller_id = NULL, \
+                impersonated_customer_name = NULL, impersonation_reason = NULL, impersonation_started_at = NULL, \
+                impersonation_expires_at = NULL \
+         FROM old WHERE s.id_hash = old.id_hash \
+         RETURNING coalesce(old.impersonated_customer_id, 0) AS customer_id, \
+                   coalesce(old.impersonated_reseller_id, 0) AS reseller_id, \
+                   coalesce(old.impersonated_customer_name, '') AS customer_name, \
+                   coalesce(old.impersonation_reason, '') AS reason, \
+                   old.impersonation_started_at AS started_at",
+    )
+    .bind(id_hash)
+    .bind(only_expired_at)
+    .fetch_optional(conn)
+    .await
+}

@@ -186,6 +186,14 @@ async fn log_in(
 }
 
 async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    if user.impersonating.is_some() {
+        let actor = crate::auth::impersonation::Actor {
+            user_id: user.id,
+            name: user.name(),
+        };
+        let ended_by = crate::auth::impersonation::EndedBy::LogOut;
+        crate::auth::impersonation::end(state.db(), &user.session_hash, actor, ended_by, state.clock().now()).await?;
+    }
     let mut tx = store::auth(state.db()).await?;
     store::sessions::delete(&mut tx, &user.session_hash).await?;
     tx.commit().await?;

@@ -2,6 +2,10 @@
 //! `tests/it/`). `routes` is the list every page is reachable from.
 
 pub mod account;
+pub mod admins;
+pub mod alerts;
+pub mod audit;
+pub mod chart;
 pub mod charts;
 pub mod customer_details;
 pub mod customers;
@@ -9,9 +13,12 @@ pub mod dashboard;
 pub mod filters;
 pub mod forms;
 pub mod health;
+pub mod impersonation;
+pub mod license;
 pub mod lifecycle;
 pub mod listing;
 pub mod login;
+pub mod organizations;
 pub mod portal;
 pub mod resellers;
 pub mod seat_limits;
@@ -43,6 +50,12 @@ pub fn routes() -> Router<AppState> {
         .merge(resellers::routes())
         .merge(space::routes())
         .merge(portal::routes())
+        .merge(impersonation::routes())
+        .merge(organizations::routes())
+        .merge(admins::routes())
+        .merge(license::routes())
+        .merge(alerts::routes())
+        .merge(audit::routes())
         .merge(health::routes())
 }
 
@@ -137,10 +150,19 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             let mut items = vec![
                 item("dashboard", "/dashboard", "Dashboard"),
                 item("customers", "/customers", "Customers"),
+                item("organizations", "/organizations", "Organizations"),
                 item("space", "/space", "Disk space"),
+                item("alerts", "/alerts", "Alerts"),
             ];
             if role == Role::Operator {
                 items.push(item("resellers", "/resellers", "Resellers"));
+            }
+            if role == Role::ResellerOwner {
+                items.push(item("admins", "/admins", "Admins"));
+            }
+            if role != Role::ResellerAdmin {
+                items.push(item("license", "/license", "License"));
+                items.push(item("audit", "/audit", "Audit log"));
             }
             items
         }

@@ -31,7 +31,7 @@ const CALLERS: [Caller; 5] = [
 enum Expect {
     /// Exactly this status.
     Is(u16),
-    /// Allowed: anything but 401, 403, 404 and 5xx (a form may answer 422 to an empty post).
+    /// Allowed: anything but 401, 403, 404, 405 and 5xx (a form may answer 422 to an empty post).
     Allowed,
 }
 
@@ -65,6 +65,10 @@ struct Ids {
     other_client: i64,
     own_reseller: i64,
     other_reseller: i64,
+    own_admin: i64,
+    other_admin: i64,
+    own_alert: i64,
+    other_alert: i64,
 }
 
 fn cases(ids: &Ids) -> Vec<Case> {
@@ -262,6 +266,88 @@ fn cases(ids: &Ids) -> Vec<Case> {
         format!("/customers/{other}/clients/{other_client}/delete"),
         OTHER_TENANT_ACTION,
     ));
+    // The owner's pages: admins and the licence; alerts and the audit log.
+    const OWNER_PAGE: [Expect; 5] = [Is(303), Is(403), Is(403), Is(200), Is(403)];
+    const OWNER_ACTION: [Expect; 5] = [Is(403), Is(403), Is(403), Allowed, Is(403)];
+    let (own_admin, other_admin) = (ids.own_admin, ids.other_admin);
+    cases.extend([
+        get("/admins", "/admins".into(), OWNER_PAGE),
+        get("/admins/new", "/admins/new".into(), OWNER_PAGE),
+        post("/admins", "/admins".into(), OWNER_ACTION),
+        get(
+            "/admins/{id}/disable",
+            format!("/admins/{own_admin}/disable"),
+            OWNER_PAGE,
+        ),
+        post(
+            "/admins/{id}/disable",
+            format!("/admins/{other_admin}/disable"),
+            [Is(403), Is(403), Is(403), Is(404), Is(403)],
+        ),
+        post(
+            "/admins/{id}/enable",
+            format!("/admins/{other_admin}/enable"),
+            [Is(403), Is(403), Is(403), Is(404), Is(403)],
+        ),
+        get(
+            "/admins/{id}/password",
+            format!("/admins/{own_admin}/password"),
+            OWNER_PAGE,
+        ),
+        post(
+            "/admins/{id}/password",
+            format!("/admins/{other_admin}/password"),
+            [Is(403), Is(403), Is(403), Is(404), Is(403)],
+        ),
+        get(
+            "/license",
+            "/license".into(),
+            [Is(303), Is(403), Is(403), Is(200), Is(200)],
+        ),
+        get("/license/extend", "/license/extend".into(), OWNER_PAGE),
+        post("/license/extend", "/license/extend".into(), OWNER_ACTION),
+        get("/audit", "/audit".into(), [Is(303), Is(403), Is(403), Is(200), Is(200)]),
+        get("/alerts", "/alerts".into(), STAFF_PAGE),
+        post(
+            "/alerts/{id}/acknowledge",
+            format!("/alerts/{}/acknowledge", ids.other_alert),
+            OTHER_TENANT_ACTION,
+        ),
+        post(
+            "/alerts/{id}/resolve",
+            format!("/alerts/{}/resolve", ids.other_alert),
+            OTHER_TENANT_ACTION,
+        ),
+        post(
+            "/alerts/{id}/acknowledge",
+            format!("/alerts/{}/acknowledge", ids.own_alert),
+            STAFF_ACTION,
+        ),
+        get("/organizations", "/organizations".into(), STAFF_PAGE),
+        get("/organizations/new", "/organizations/new".into(), STAFF_PAGE),
+        post("/organizations", "/organizations".into(), STAFF_ACTION),
+        get(
+            "/impersonation/new",
+            format!("/impersonation/new?customer={own}"),
+            STAFF_PAGE,
+        ),
+        get(
+            "/impersonation/new",
+            format!("/impersonation/new?customer={other}"),
+            OTHER_TENANT_PAGE,
+        ),
+        post("/impersonation", "/impersonation".into(), STAFF_ACTION),
+        post(
+            "/impersonation/end",
+            "/impersonation/end".into(),
+            [Is(403), Allowed, Allowed, Allowed, Allowed],
+        ),
+        post(
+            "/portal/clients",
+            "/portal/clients".into(),
+            [Is(403), Allowed, Is(403), Is(403), Is(403)],
+        ),
+    ]);
     cases
 }
 
@@ -296,6 +382,14 @@ fn declared_routes() -> BTreeSet<String> {
     found
 }
 
+async fn user_id(app: &TestApp, username: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&app.db)
+        .await
+        .expect("user")
+}
+
 async fn ids(app: &TestApp) -> Ids {
     let own = app.customer_id("Contoso").await;
     let other = app.customer_id("Woodgrove Bank").await;
@@ -318,6 +412,10 @@ async fn ids(app: &TestApp) -> Ids {
         other_client: first("SELECT min(id) FROM clients WHERE customer_id = $1", other).await,
         own_reseller: app.reseller_id("Northwind Backup Services").await,
         other_reseller: app.reseller_id("Fabrikam Managed IT").await,
+        own_admin: user_id(app, "admin@northwind.example").await,
+        other_admin: user_id(app, "admin@fabrikam.example").await,
+        own_alert: first("SELECT min(id) FROM alerts WHERE customer_id = $1", own).await,
+        other_alert: first("SELECT min(id) FROM alerts WHERE customer_id = $1", other).await,
     }
 }
 

@@ -2,7 +2,10 @@
 
 mod common;
 
+mod admins;
+mod alerts;
 mod api;
+mod audit;
 mod authorization;
 mod cli;
 mod clients;
@@ -14,8 +17,11 @@ mod customers;
 mod dashboard;
 mod engine;
 mod health;
+mod impersonation;
+mod license;
 mod login;
 mod migrations;
+mod organizations;
 mod portal;
 mod resellers;
 mod row_security;

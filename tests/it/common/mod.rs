@@ -465,3 +465,25 @@ impl TestClient {
         }
     }
 }
+
+/// The five kinds of visitor the role matrices check, in this order.
+pub const MATRIX_USERS: [Option<&str>; 5] = [
+    Some("operator"),
+    Some("owner@northwind.example"),
+    Some("admin@northwind.example"),
+    Some("contoso-portal"),
+    None,
+];
+
+/// The status each of [`MATRIX_USERS`] gets for `GET path`, in order.
+pub async fn get_matrix(app: &TestApp, path: &str) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for user in MATRIX_USERS {
+        let client = match user {
+            Some(username) => app.login(username).await,
+            None => app.client(),
+        };
+        statuses.push(client.get(path).await.status.as_u16());
+    }
+    statuses
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS reseller_mcal_pool_free(bigint);

@@ -1,0 +1,279 @@
+//! `/impersonation`: "log in as" a customer, its rights, its time limit and its audit trail.
+
+use axum::http::StatusCode;
+use chrono::Duration;
+
+use crate::common::{TestApp, TestClient};
+
+async fn start(app: &TestApp, who: &str, customer: &str) -> TestClient {
+    let client = app.login(who).await;
+    let id = app.customer_id(customer).await.to_string();
+    let form = client.get(&format!("/impersonation/new?customer={id}")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let response = client
+        .post_form(
+            "/impersonation",
+            &[("customer_id", &id), ("reason", "Ticket 4711: restore help")],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    assert_eq!(response.location().as_deref(), Some("/portal"));
+    client
+}
+
+async fn audit_actions(app: &TestApp, customer: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT action, actor_name, reason FROM audit_log WHERE customer_id = (SELECT id FROM customers WHERE name = $1) \
+         AND action LIKE 'impersonation%' ORDER BY id",
+    )
+    .bind(customer)
+    .fetch_all(&app.db)
+    .await
+    .expect("audit rows")
+}
+
+#[tokio::test]
+async fn the_form_asks_for_a_reason_and_names_the_customer() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let id = app.customer_id("Contoso").await;
+    let page = admin.get(&format!("/impersonation/new?customer={id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.text("main h1"), "Log in as Contoso");
+    assert_eq!(page.attrs("textarea[name=reason][required]", "name").len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_reason_is_refused_and_nothing_starts() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let id = app.customer_id("Contoso").await.to_string();
+    admin.get(&format!("/impersonation/new?customer={id}")).await;
+    let response = admin
+        .post_form("/impersonation", &[("customer_id", &id), ("reason", "   ")])
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.text("#reason-error"), "This field is required.");
+    assert!(audit_actions(&app, "Contoso").await.is_empty());
+    assert_eq!(admin.get("/dashboard").await.status, StatusCode::OK, "still the admin");
+}
+
+#[tokio::test]
+async fn an_admin_logged_in_as_a_customer_sees_its_portal_with_a_banner() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "admin@northwind.example", "Contoso").await;
+    let portal = client.get("/portal").await;
+    assert_eq!(portal.status, StatusCode::OK);
+    assert_eq!(portal.text("main h1"), "Contoso");
+    assert!(portal.text(".banner-impersonation").contains("Contoso"));
+    assert_eq!(
+        portal.attrs(".banner-impersonation form", "action"),
+        vec!["/impersonation/end".to_string()]
+    );
+    let rows = audit_actions(&app, "Contoso").await;
+    assert_eq!(
+        rows,
+        vec![(
+            "impersonation_started".to_string(),
+            "Admin (Northwind Backup Services)".to_string(),
+            "Ticket 4711: restore help".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn while_logged_in_as_a_customer_admin_pages_are_forbidden() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "owner@northwind.example", "Contoso").await;
+    for path in [
+        "/dashboard",
+        "/organizations",
+        "/organizations/new",
+        "/admins",
+        "/license",
+    ] {
+        assert_eq!(client.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let other = app.customer_id("Proseware").await;
+    assert_eq!(
+        client.get(&format!("/impersonation/new?customer={other}")).await.status,
+        StatusCode::FORBIDDEN,
+        "no logging in as another customer from inside one"
+    );
+    assert_eq!(client.get("/account/password").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn exit_returns_the_admin_to_its_own_session_and_is_audited() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "admin@northwind.example", "Contoso").await;
+    app.clock.advance(Duration::minutes(7));
+    let response = client.post_form("/impersonation/end", &[]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.location().as_deref(), Some("/dashboard"));
+    let dashboard = client.get("/dashboard").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.texts(".banner-impersonation").is_empty());
+    assert_eq!(client.get("/portal").await.status, StatusCode::FORBIDDEN);
+    let rows = audit_actions(&app, "Contoso").await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].0, "impersonation_ended");
+    assert_eq!(rows[1].2, "Ticket 4711: restore help");
+    let (ended_by, minutes): (String, i64) = sqlx::query_as(
+        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint FROM audit_log \
+         WHERE action = 'impersonation_ended'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("end row");
+    assert_eq!((ended_by.as_str(), minutes), ("exit", 7));
+}
+
+#[tokio::test]
+async fn the_impersonation_ends_by_itself_after_thirty_minutes_and_the_end_is_audited() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "admin@northwind.example", "Contoso").await;
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(
+        client.get("/portal").await.status,
+        StatusCode::OK,
+        "still inside the limit"
+    );
+    app.clock.advance(Duration::minutes(1));
+    assert_eq!(
+        client.get("/portal").await.status,
+        StatusCode::FORBIDDEN,
+        "back to admin rights"
+    );
+    assert_eq!(client.get("/dashboard").await.status, StatusCode::OK);
+    client.get("/dashboard").await;
+    let ended: Vec<(String,)> =
+        sqlx::query_as("SELECT changes->'ended_by'->>'after' FROM audit_log WHERE action = 'impersonation_ended'")
+            .fetch_all(&app.db)
+            .await
+            .expect("rows");
+    assert_eq!(ended, vec![("time limit".to_string(),)], "recorded once");
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE impersonation_started_at IS NOT NULL")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(open, 0);
+}
+
+#[tokio::test]
+async fn logging_out_while_logged_in_as_a_customer_records_the_end() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "admin@northwind.example", "Contoso").await;
+    client.get("/portal").await;
+    let response = client.post_form("/logout", &[]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let rows = audit_actions(&app, "Contoso").await;
+    assert_eq!(rows.last().map(|r| r.0.as_str()), Some("impersonation_ended"));
+}
+
+#[tokio::test]
+async fn a_reseller_admin_cannot_log_in_as_another_resellers_customer() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await.to_string();
+    assert_eq!(
+        admin
+            .get(&format!("/impersonation/new?customer={woodgrove}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    admin.get("/dashboard").await;
+    let response = admin
+        .post_form("/impersonation", &[("customer_id", &woodgrove), ("reason", "curious")])
+        .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(audit_actions(&app, "Woodgrove Bank").await.is_empty());
+    assert_eq!(admin.get("/portal").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_operator_may_log_in_as_any_customer() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "operator", "Woodgrove Bank").await;
+    let portal = client.get("/portal").await;
+    assert_eq!(portal.text("main h1"), "Woodgrove Bank");
+    let reseller: Option<i64> =
+        sqlx::query_scalar("SELECT reseller_id FROM audit_log WHERE action = 'impersonation_started'")
+            .fetch_one(&app.db)
+            .await
+            .expect("row");
+    assert_eq!(reseller, Some(app.reseller_id("Fabrikam Managed IT").await));
+}
+
+#[tokio::test]
+async fn customer_users_and_anonymous_visitors_cannot_log_in_as_anyone() {
+    let app = TestApp::demo().await;
+    let id = app.customer_id("Contoso").await.to_string();
+    let customer = app.login("contoso-portal").await;
+    assert_eq!(
+        customer.get(&format!("/impersonation/new?customer={id}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let response = customer
+        .post_form("/impersonation", &[("customer_id", &id), ("reason", "x")])
+        .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    let anonymous = app.client();
+    let page = anonymous.get(&format!("/impersonation/new?customer={id}")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location().unwrap_or_default().starts_with("/login"));
+}
+
+#[tokio::test]
+async fn a_bad_customer_id_is_a_bad_request() {
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    assert_eq!(
+        admin.get("/impersonation/new?customer=abc").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        admin.get("/impersonation/new?customer=99999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn role_matrix() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    // operator, owner, admin, customer user, anonymous
+    let cases = [
+        (
+            format!("/impersonation/new?customer={contoso}"),
+            [200, 200, 200, 403, 303],
+        ),
+        (
+            format!("/impersonation/new?customer={woodgrove}"),
+            [200, 404, 404, 403, 303],
+        ),
+    ];
+    for (path, expected) in cases {
+        assert_eq!(crate::common::get_matrix(&app, &path).await, expected, "{path}");
+    }
+    // Anonymous posts (with the login form's token) are sent to log in; nothing changes.
+    let anonymous = app.client();
+    anonymous.get("/login").await;
+    let contoso = contoso.to_string();
+    for (path, fields) in [
+        (
+            "/impersonation",
+            vec![("customer_id", contoso.as_str()), ("reason", "x")],
+        ),
+        ("/impersonation/end", vec![]),
+    ] {
+        assert_eq!(
+            anonymous.post_form(path, &fields).await.status,
+            StatusCode::SEE_OTHER,
+            "{path}"
+        );
+    }
+    assert!(audit_actions(&app, "Contoso").await.is_empty());
+}

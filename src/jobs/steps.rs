@@ -383,31 +383,36 @@ async fn stale_sources(tx: &mut Transaction<'static, Postgres>, now: DateTime<Ut
                  SELECT id, CASE WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $3) THEN 'critical' \
                                  WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2) THEN 'warning' \
                                  ELSE 'healthy' END AS health \
-                 FROM {table} WHERE health = 'healthy' OR health_reason LIKE $4 || '%'), \
+                 FROM {table} \
+                 WHERE (health = 'healthy' AND coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2)) \
+                    OR (health <> 'healthy' AND health_reason LIKE $4 || '%')), \
              target AS ( \
                  SELECT w.*, CASE w.health WHEN 'critical' THEN $4 || ' ' || $3 || ' hours.' \
                                            WHEN 'warning' THEN $4 || ' ' || $2 || ' hours.' ELSE '' END AS reason \
                  FROM wanted w) \
              UPDATE {table} k SET health = t.health, health_reason = t.reason, health_since = $1 FROM target t \
-             WHERE k.id = t.id AND (k.health, k.health_reason) IS DISTINCT FROM (t.health, t.reason)"
+             WHERE k.id = t.id AND (k.health, k.health_reason) IS DISTINCT FROM (t.health, t.reason) \
+             RETURNING k.id"
         );
-        let n = sqlx::query(&sql)
+        let ids: Vec<i64> = sqlx::query_scalar(&sql)
             .bind(now)
             .bind(settings.stale_warning_hours)
             .bind(settings.stale_critical_hours)
             .bind(STALE_REASON_PREFIX)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        // Alerts follow the sources' state: one open alert per stale source, of its current severity.
-        sqlx::query(&format!(
-            "UPDATE alerts a SET resolved_at = $1 \
-             WHERE a.resolved_at IS NULL AND a.kind = 'source_stale' AND a.subject LIKE '{subject}:%' \
-               AND NOT EXISTS (SELECT 1 FROM {table} k WHERE a.subject = '{subject}:' || k.id AND k.health = a.severity \
-                               AND k.health_reason LIKE $2 || '%')"
-        ))
+            .fetch_all(&mut **tx)
+            .await?;
+        let n = ids.len() as u64;
+        if ids.is_empty() {
+            continue;
+        }
+        // Alerts follow the changed sources only: the old alert resolves, a new one of the
+        // current severity opens while the source is not healthy.
+        let subjects: Vec<String> = ids.iter().map(|id| format!("{subject}:{id}")).collect();
+        sqlx::query(
+            "UPDATE alerts SET resolved_at = $1 WHERE resolved_at IS NULL AND kind = 'source_stale' AND subject = ANY($2)",
+        )
         .bind(now)
-        .bind(STALE_REASON_PREFIX)
+        .bind(&subjects)
         .execute(&mut **tx)
         .await?;
         sqlx::query(&format!(
@@ -415,11 +420,11 @@ async fn stale_sources(tx: &mut Transaction<'static, Postgres>, now: DateTime<Ut
              SELECT k.reseller_id, k.customer_id, k.health, 'source_stale', '{subject}:' || k.id, \
                     c.name || ' · ' || {name_expr} || ': ' || k.health_reason, $1 \
              FROM {table} k JOIN customers c ON c.id = k.customer_id \
-             WHERE k.health <> 'healthy' AND k.health_reason LIKE $2 || '%' \
+             WHERE k.id = ANY($2) AND k.health <> 'healthy' \
              ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING"
         ))
         .bind(now)
-        .bind(STALE_REASON_PREFIX)
+        .bind(&ids)
         .execute(&mut **tx)
         .await?;
         changed += n;
@@ -461,21 +466,22 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
              SELECT id, reseller_id, name, 'trial', trial_ends_on FROM customers \
              WHERE lifecycle = 'active' AND tenant_type = 'evaluation' AND trial_ends_on IS NOT NULL), \
          due AS ( \
-             SELECT e.*, t.threshold FROM ends e \
+             SELECT e.*, t.threshold, \
+                    'customer:' || e.id || ':' || e.what || ':' || e.ends_on || ':' || t.threshold AS subject FROM ends e \
              CROSS JOIN LATERAL (SELECT min(x) AS threshold FROM unnest(ARRAY[30, 15, 7, 3, 1]) AS x \
                                  WHERE e.ends_on - ($1 AT TIME ZONE 'UTC')::date BETWEEN 0 AND x) t \
              WHERE t.threshold IS NOT NULL), \
          raised AS ( \
              INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
              SELECT reseller_id, id, 'info', what || '_ending', \
-                    'customer:' || id || ':' || what || ':' || ends_on || ':' || threshold, \
+                    subject, \
                     name || CASE what WHEN 'service' THEN ': the service expires on ' ELSE ': the evaluation ends on ' END \
                       || ends_on || ' (' || threshold || CASE threshold WHEN 1 THEN ' day' ELSE ' days' END || ' or less).', $1 \
              FROM due ON CONFLICT (reseller_id, kind, subject) WHERE resolved_at IS NULL DO NOTHING RETURNING 1), \
          resolved AS ( \
              UPDATE alerts a SET resolved_at = $1 \
              WHERE a.resolved_at IS NULL AND a.kind IN ('service_ending', 'trial_ending') \
-               AND NOT EXISTS (SELECT 1 FROM due d WHERE a.subject = 'customer:' || d.id || ':' || d.what || ':' || d.ends_on || ':' || d.threshold) \
+               AND NOT EXISTS (SELECT 1 FROM due d WHERE d.subject = a.subject) \
              RETURNING 1) \
          SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)",
         now,
@@ -483,6 +489,8 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     .await?;
     Ok(storage + reminders)
 }
+
+const SLA_SCORE_EVERY_MINUTES: i64 = 15;
 
 /// What the SLA score of a customer is computed from, over the last 30 days.
 #[derive(sqlx::FromRow)]
@@ -500,6 +508,15 @@ struct SlaFigures {
 /// The SLA score of every customer: figures aggregated in SQL, the formula applied by
 /// `domain::sla::score` (its one definition), changed scores written back in one statement.
 async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    // A 30-day score moves slowly and costs a pass over the month's jobs: every 15 minutes is enough.
+    let last: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT last_success_at FROM engine_steps WHERE step = 'sla_scores'")
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten();
+    if last.is_some_and(|at| at <= now && now - at < chrono::Duration::minutes(SLA_SCORE_EVERY_MINUTES)) {
+        return Ok(0);
+    }
     let settings = settings(tx).await?;
     let figures = sqlx::query_as::<_, SlaFigures>(
         "SELECT c.id, coalesce(j.succeeded, 0) AS succeeded, coalesce(j.warnings, 0) AS warnings,                 coalesce(j.failed, 0) AS failed, coalesce(s.sources, 0) AS sources, coalesce(s.fresh, 0) AS fresh_sources,                 coalesce(a.open_critical, 0) AS open_critical, c.sla_score          FROM customers c          LEFT JOIN (SELECT customer_id, count(*) FILTER (WHERE status = 'succeeded') AS succeeded,                            count(*) FILTER (WHERE status = 'warning') AS warnings,                            count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed                     FROM backup_jobs WHERE started_at >= $1 - interval '30 days' AND started_at < $1                     GROUP BY customer_id) j ON j.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS sources,                            count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $2)) AS fresh                     FROM (SELECT customer_id, last_success_at FROM connectors                           UNION ALL SELECT customer_id, last_success_at FROM clients) x GROUP BY customer_id) s                 ON s.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts                     WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id          WHERE c.lifecycle <> 'deleted'",

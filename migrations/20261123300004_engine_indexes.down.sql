@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS connectors_healthy_last_success, clients_healthy_last_success, connectors_unhealthy, clients_unhealthy;

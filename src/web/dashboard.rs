@@ -215,6 +215,8 @@ pub struct Cell {
     /// A badge class for the text (badge-critical…), if it is a status.
     pub badge: Option<&'static str>,
     pub title: Option<String>,
+    /// A second, quiet line (what kind of thing the text names).
+    pub sub: Option<&'static str>,
 }
 
 impl Cell {
@@ -225,6 +227,7 @@ impl Cell {
             note: None,
             badge: None,
             title: None,
+            sub: None,
         }
     }
 
@@ -515,6 +518,19 @@ fn seat_label(property: &str) -> String {
         .unwrap_or_else(|| property.to_string())
 }
 
+/// How a connector's kind is named to a person.
+pub fn connector_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "microsoft_365" => "Microsoft 365",
+        "google_workspace" => "Google Workspace",
+        "salesforce" => "Salesforce",
+        "file_server" => "File server",
+        "virtual_machine" => "Virtual machine",
+        "endpoint" => "Endpoint",
+        _ => "Connector",
+    }
+}
+
 fn critical_row(r: store::dashboard::CriticalRow) -> Row {
     Row {
         customer_id: r.customer_id,
@@ -523,7 +539,7 @@ fn critical_row(r: store::dashboard::CriticalRow) -> Row {
         reseller: r.reseller_name,
         cells: vec![
             Cell {
-                title: Some(r.kind.replace('_', " ")),
+                sub: Some(connector_kind_label(&r.kind)),
                 ..Cell::text(r.connector_name)
             },
             Cell::text(r.reason),

@@ -16,6 +16,7 @@ mod customer_settings;
 mod customers;
 mod dashboard;
 mod engine;
+mod escaping;
 mod health;
 mod impersonation;
 mod license;

@@ -4,9 +4,10 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 
+use crate::clock::{Clock, SystemClock};
 use crate::seed::demo_pass_key;
 
 #[derive(Debug, Clone)]
@@ -89,7 +90,7 @@ pub async fn run(options: SimulateOptions) -> anyhow::Result<SimulateSummary> {
         let agent = &mut agents[next % count];
         next += 1;
         agent.sequence += 1;
-        let now = Utc::now();
+        let now = SystemClock.now();
         let outcome = match agent.sequence % 10 {
             0 => "failed",
             3 => "warning",

@@ -57,6 +57,9 @@ pub struct BarChart {
     pub y_ticks: Vec<Tick>,
     pub x_ticks: Vec<Tick>,
     pub empty: bool,
+    /// A second series drawn as a dashed line over the bars (e.g. an allowance): SVG `points`.
+    pub line_points: Option<String>,
+    pub line_title: String,
 }
 
 const WIDTH: f64 = 720.0;
@@ -82,13 +85,28 @@ pub fn nice_max(max: f64) -> f64 {
 impl BarChart {
     /// Lays out `bars`; `format_value` writes the y-axis labels.
     pub fn new(id: &str, description: &str, bars: Vec<Bar>, format_value: impl Fn(f64) -> String) -> BarChart {
+        BarChart::with_line(id, description, bars, None, format_value)
+    }
+
+    /// The same with a line series, one value per bar, and its hover title.
+    pub fn with_line(
+        id: &str,
+        description: &str,
+        bars: Vec<Bar>,
+        line: Option<(Vec<f64>, String)>,
+        format_value: impl Fn(f64) -> String,
+    ) -> BarChart {
         let plot_width = WIDTH - LEFT - RIGHT;
         let plot_height = HEIGHT - TOP - BOTTOM;
         let plot_bottom = HEIGHT - BOTTOM;
+        let line_max = line
+            .as_ref()
+            .map(|(values, _)| values.iter().copied().fold(0.0, f64::max))
+            .unwrap_or(0.0);
         let max = bars
             .iter()
             .map(|b| b.segments.iter().map(|s| s.value.max(0.0)).sum::<f64>())
-            .fold(0.0, f64::max);
+            .fold(line_max, f64::max);
         let top = nice_max(max);
         let slot = if bars.is_empty() {
             plot_width
@@ -153,7 +171,25 @@ impl BarChart {
                 })
                 .collect(),
         };
+        let (line_points, line_title) = match line {
+            Some((values, title)) if !values.is_empty() => {
+                let points = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let x = LEFT + i as f64 * slot + slot / 2.0;
+                        let y = plot_bottom - v.max(0.0) / top * plot_height;
+                        format!("{x:.1},{y:.1}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (Some(points), title)
+            }
+            _ => (None, String::new()),
+        };
         BarChart {
+            line_points,
+            line_title,
             id: id.to_string(),
             description: description.to_string(),
             width: WIDTH,
@@ -255,6 +291,20 @@ mod tests {
         let rects = &chart.bars[0].rects;
         assert_eq!(rects.len(), 2);
         assert!((rects[1].y + rects[1].height - rects[0].y).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_line_series_raises_the_axis_and_has_a_point_per_bar() {
+        let chart = BarChart::with_line(
+            "c",
+            "line",
+            bars(&[1.0, 2.0]),
+            Some((vec![5.0, 5.0], "allowance".into())),
+            |v| v.to_string(),
+        );
+        assert_eq!(chart.line_points.as_deref().map(|p| p.split(' ').count()), Some(2));
+        assert_eq!(chart.y_ticks.last().map(|t| t.label.clone()), Some("5".to_string()));
+        assert!(chart.svg().contains("allowance"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::chart::{BarChart, bar_chart};
+use super::charts::{Bar, BarChart, Segment};
 use super::{ConfirmPage, Layout, audit_entry, filters, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
 use crate::auth::{CurrentUser, Flash};
@@ -66,7 +66,9 @@ pub struct LicensePage {
     pub overage: i64,
     pub history: Vec<HistoryRow>,
     pub orders: Vec<OrderRow>,
-    pub chart: BarChart,
+    /// The MAU chart's SVG, and whether it draws the allowance line.
+    pub chart_svg: String,
+    pub allowance_line: bool,
     pub chart_subject: String,
     pub chart_rows: Vec<(String, i64)>,
     pub customers: Vec<CustomerOption>,
@@ -183,7 +185,8 @@ async fn show_license(
         overage: mau_overage(month_mau, allowance),
         history,
         orders,
-        chart,
+        allowance_line: chart.line_points.is_some(),
+        chart_svg: chart.svg(),
         chart_subject,
         chart_rows,
         selected_customer,
@@ -221,32 +224,33 @@ fn history_rows(overall: &[MonthFigures]) -> Vec<HistoryRow> {
 /// MAU bars per month, with the allowance as a line when `allowance` months are given (a month
 /// without a recorded allowance takes the current one).
 fn mau_chart(charted: &[MonthFigures], allowance: Option<&[MonthFigures]>, current: i32, subject: &str) -> BarChart {
-    let bars: Vec<(String, i64, String)> = charted
+    let bars: Vec<Bar> = charted
         .iter()
-        .map(|m| {
-            let label = months::label(m.month);
-            (
-                m.month.format("%b").to_string(),
-                m.mau,
-                format!("{label}: {} MAU", m.mau),
-            )
+        .map(|m| Bar {
+            label: m.month.format("%b").to_string(),
+            segments: vec![Segment {
+                value: m.mau as f64,
+                class: "seg-primary",
+            }],
+            title: format!("{}: {} MAU", months::label(m.month), m.mau),
         })
         .collect();
-    let line: Option<Vec<i64>> = allowance.map(|months| {
-        months
-            .iter()
-            .map(|m| i64::from(m.allowance.unwrap_or(current)))
-            .collect()
+    let line = allowance.map(|months| {
+        (
+            months
+                .iter()
+                .map(|m| f64::from(m.allowance.unwrap_or(current)))
+                .collect(),
+            "MAU allowance".to_string(),
+        )
     });
-    let mut chart = bar_chart(
-        &bars,
-        line.as_deref(),
-        "Month",
-        "MAU",
+    BarChart::with_line(
+        "mau-chart",
         &format!("Monthly active users of {subject}, last twelve months"),
-    );
-    chart.line_title = "MAU allowance".to_string();
-    chart
+        bars,
+        line,
+        |v| format!("{v:.0}"),
+    )
 }
 
 /// Each organization's MAU for each of `months` (0 where nothing was recorded).

@@ -5,7 +5,6 @@ pub mod account;
 pub mod admins;
 pub mod alerts;
 pub mod audit;
-pub mod chart;
 pub mod charts;
 pub mod customer_details;
 pub mod customers;

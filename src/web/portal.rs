@@ -12,7 +12,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::chart::{BarChart, bar_chart};
+use super::charts::{Bar, BarChart, Segment};
 use super::{Layout, audit_entry, filters, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
 use crate::auth::{CurrentUser, Flash};
@@ -47,7 +47,8 @@ pub struct PortalPage {
     pub jobs: Vec<JobRow>,
     pub clients: Vec<ClientRow>,
     pub usage: Vec<UsageDay>,
-    pub usage_chart: BarChart,
+    /// The storage chart's SVG.
+    pub usage_chart: String,
     pub alerts: Vec<AlertRow>,
     pub activity: Vec<(LogRow, Vec<ChangeLine>)>,
     pub add_refusal: Option<String>,
@@ -123,28 +124,29 @@ async fn load_page(
     } else {
         ("MiB", 1_i64 << 20)
     };
-    let bars: Vec<(String, i64, String)> = usage
+    let bars: Vec<Bar> = usage
         .iter()
-        .map(|u| {
-            (
-                u.day.format("%d").to_string(),
-                u.storage_bytes / divisor,
-                format!(
-                    "{}: {} stored, {:.2} credits",
-                    u.day.format("%Y-%m-%d"),
-                    crate::domain::units::format_bytes(u.storage_bytes),
-                    u.credits_consumed
-                ),
-            )
+        .map(|u| Bar {
+            label: u.day.format("%d").to_string(),
+            segments: vec![Segment {
+                value: (u.storage_bytes / divisor) as f64,
+                class: "seg-secondary",
+            }],
+            title: format!(
+                "{}: {} stored, {:.2} credits",
+                u.day.format("%Y-%m-%d"),
+                crate::domain::units::format_bytes(u.storage_bytes),
+                u.credits_consumed
+            ),
         })
         .collect();
-    let usage_chart = bar_chart(
-        &bars,
-        None,
-        "Day",
-        &format!("Storage ({unit})"),
+    let usage_chart = BarChart::new(
+        "usage-chart",
         &format!("Storage used per day, last {USAGE_DAYS} days"),
-    );
+        bars,
+        |v| format!("{v:.0} {unit}"),
+    )
+    .svg();
     Ok(PortalPage {
         layout: Layout::new(user, flash, "portal", "Overview"),
         customer,

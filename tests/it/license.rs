@@ -28,8 +28,8 @@ async fn the_owner_sees_this_months_mau_allowance_and_overage() {
     assert_eq!(page.texts("#allowance-history tbody tr").len(), 12);
     assert_eq!(page.text("#allowance-history tbody tr td"), "Jun 2026", "newest first");
     assert_eq!(page.texts("#orders tbody tr").len(), 2);
-    assert_eq!(page.texts("svg .chart-bar").len(), 12);
-    assert!(page.texts("svg .chart-bar title")[11].starts_with("Jun 2026"));
+    assert_eq!(page.texts("svg#mau-chart g.bar").len(), 12);
+    assert!(page.texts("svg#mau-chart g.bar title")[11].starts_with("Jun 2026"));
 }
 
 #[tokio::test]

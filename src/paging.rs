@@ -143,3 +143,23 @@ mod tests {
         assert_eq!(last.next, None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_cursor_text_is_refused_or_read_never_a_panic(value in any::<String>()) {
+            let _ = Cursor::decode(Some(&value));
+        }
+
+        #[test]
+        fn cursors_round_trip(key in any::<String>(), id in any::<i64>()) {
+            let cursor = Cursor { key, id };
+            prop_assert_eq!(Cursor::decode(Some(&cursor.encode())).ok().flatten(), Some(cursor));
+        }
+    }
+}

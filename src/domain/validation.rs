@@ -132,3 +132,44 @@ mod tests {
         }
     }
 }
+
+/// Property tests: the parsers of untrusted text never panic, and their promises hold for any input.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn no_csv_cell_starts_a_formula(value in any::<String>()) {
+            let cell = csv_cell(&value);
+            let first = cell.trim_start_matches('"').chars().next();
+            prop_assert!(!matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\0')), "{cell:?}");
+        }
+
+        #[test]
+        fn a_quoted_csv_cell_round_trips(value in any::<String>()) {
+            let cell = csv_cell(&value);
+            if let Some(inner) = cell.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+                let unquoted = inner.replace("\"\"", "\"");
+                let guarded = format!("'{}", value);
+                prop_assert!(unquoted == value || unquoted == guarded);
+            }
+        }
+
+        #[test]
+        fn amounts_parse_only_to_plain_decimals(value in any::<String>()) {
+            if let Some(amount) = parse_amount(&value) {
+                prop_assert!(amount.chars().all(|c| c.is_ascii_digit() || c == '.'));
+                prop_assert!(amount.split('.').nth(1).is_none_or(|f| f.len() <= 2));
+            }
+        }
+
+        #[test]
+        fn email_checks_and_lists_never_panic(value in any::<String>()) {
+            let _ = is_valid_email(&value);
+            let _ = parse_email_list(&value);
+        }
+    }
+}

@@ -175,3 +175,23 @@ mod tests {
         assert_eq!(check.errors.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn form_fields_never_panic_and_numbers_stay_in_bounds(value in any::<String>()) {
+            let mut check = FormCheck::new();
+            let _ = check.text("t", &value, true, 50);
+            let _ = check.email("e", &value, false);
+            let _ = check.optional_date("d", &value);
+            if let Some(n) = check.optional_number("n", &value, -5, 5) {
+                prop_assert!((-5..=5).contains(&n));
+            }
+        }
+    }
+}

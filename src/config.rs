@@ -42,6 +42,11 @@ pub struct ServeConfig {
     #[arg(long, env = "ENGINE_TICK_SECONDS", default_value_t = 60)]
     pub engine_tick_seconds: u64,
 
+    /// Where emails are sent: smtp://user:password@host:port (add ?tls=required for STARTTLS) or
+    /// smtps://user:password@host:port. Unset: emails wait in the outbox.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
     /// Seed the demo dataset when the database has no resellers yet.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
@@ -56,6 +61,10 @@ pub struct WebConfig {
     /// Agent API requests a token may make at once, and how fast that allowance refills.
     pub api_burst: u32,
     pub api_per_second: u32,
+    /// Whether SMTP_URL is set (the email settings page says so).
+    pub smtp_configured: bool,
+    /// The start of links in emails (set-password links), without a trailing slash.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -66,6 +75,8 @@ impl Default for WebConfig {
             session_absolute_hours: 12,
             api_burst: 60,
             api_per_second: 20,
+            smtp_configured: false,
+            public_url: "http://127.0.0.1:8080".to_string(),
         }
     }
 }
@@ -78,6 +89,13 @@ impl ServeConfig {
             .is_some_and(|url| url.starts_with("https://"));
         WebConfig {
             secure_cookies,
+            smtp_configured: self.smtp_url.is_some(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.bind))
+                .trim_end_matches('/')
+                .to_string(),
             ..WebConfig::default()
         }
     }

@@ -204,10 +204,17 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
         tracing::info!("seeded the demo dataset");
         print_demo_logins();
     }
+    let mailer = match config.smtp_url.as_deref() {
+        Some(url) => Some(msp_portal::jobs::Mailer::from_url(url).map_err(|e| anyhow::anyhow!(e))?),
+        None => {
+            tracing::info!("SMTP_URL is not set: emails wait in the outbox");
+            None
+        }
+    };
     let pool = db::app_pool(&database).await?;
     let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
     let engine = if config.engine_tick_seconds > 0 {
-        let engine = msp_portal::jobs::Engine::new(owner.clone(), clock.clone());
+        let engine = msp_portal::jobs::Engine::new(owner.clone(), clock.clone()).with_mailer(mailer);
         let every = std::time::Duration::from_secs(config.engine_tick_seconds);
         Some(tokio::spawn(engine.run(every, engine_stopped)))
     } else {

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod filters;
 pub mod forms;
 pub mod health;
+pub mod invoices;
 pub mod lifecycle;
 pub mod listing;
 pub mod login;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .merge(space::routes())
         .merge(portal::routes())
         .merge(health::routes())
+        .merge(invoices::routes())
 }
 
 /// `/` sends a user to its home page and anybody else to the login form.
@@ -138,6 +140,7 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
                 item("dashboard", "/dashboard", "Dashboard"),
                 item("customers", "/customers", "Customers"),
                 item("space", "/space", "Disk space"),
+                item("invoices", "/invoices", "Invoices"),
             ];
             if role == Role::Operator {
                 items.push(item("resellers", "/resellers", "Resellers"));

@@ -11,6 +11,7 @@ mod customer_form;
 mod customer_settings;
 mod customers;
 mod dashboard;
+mod email;
 mod engine;
 mod health;
 mod login;

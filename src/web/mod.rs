@@ -16,6 +16,8 @@ pub mod login;
 pub mod portal;
 pub mod resellers;
 pub mod seat_limits;
+pub mod set_password;
+pub mod settings;
 pub mod space;
 
 use askama::Template;
@@ -46,6 +48,8 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(health::routes())
         .merge(invoices::routes())
+        .merge(set_password::routes())
+        .merge(settings::routes())
 }
 
 /// `/` sends a user to its home page and anybody else to the login form.
@@ -144,6 +148,7 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             ];
             if role == Role::Operator {
                 items.push(item("resellers", "/resellers", "Resellers"));
+                items.push(item("email-settings", "/settings/email", "Email"));
             }
             items
         }

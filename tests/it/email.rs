@@ -454,3 +454,284 @@ async fn the_consolidated_report_goes_to_every_recipient_unless_the_global_repor
     tick(&engine).await;
     assert_eq!(outbox_of(&app, "consolidated").await.len(), 2);
 }
+
+/// The set-password link in the customer's account-details email.
+async fn account_link(app: &TestApp, customer: i64) -> String {
+    let text: String = sqlx::query_scalar(
+        "SELECT body_text FROM email_outbox WHERE customer_id = $1 AND kind = 'account_details' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(customer)
+    .fetch_one(&app.db)
+    .await
+    .expect("an account-details email");
+    let start = text.find("/set-password/").expect("a set-password link");
+    text[start..].split_whitespace().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn account_details_carry_a_link_that_sets_the_password_once() {
+    let app = TestApp::demo().await;
+    let sink = SmtpSink::start(0).await;
+    quiet(&app).await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE customers SET email = 'it@contoso.example' WHERE id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("email");
+    let admin = app.login("admin@northwind.example").await;
+    let page = admin.get(&format!("/customers/{contoso}/account-email")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text("#account-email").contains("contoso-portal"));
+    let response = admin
+        .post_form(&format!("/customers/{contoso}/account-email"), &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let (to, html): (String, String) = sqlx::query_as(
+        "SELECT to_addresses, body_html FROM email_outbox WHERE customer_id = $1 AND kind = 'account_details'",
+    )
+    .bind(contoso)
+    .fetch_one(&app.db)
+    .await
+    .expect("queued");
+    assert_eq!(to, "it@contoso.example");
+    assert!(html.contains("contoso-portal") && !html.contains(crate::common::DEMO_PASSWORD));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE customer_id = $1 AND action = 'account_details_emailed'",
+    )
+    .bind(contoso)
+    .fetch_one(&app.db)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+    tick(&engine(&app, &sink)).await;
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.messages()[0].to, vec!["it@contoso.example"]);
+
+    let link = account_link(&app, contoso).await;
+    let visitor = app.client();
+    let form = visitor.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text("#set-password").contains("contoso-portal"));
+    let short = visitor
+        .post_form(&link, &[("password", "short"), ("password_confirm", "short")])
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = visitor
+        .post_form(
+            &link,
+            &[
+                ("password", "a fresh portal secret"),
+                ("password_confirm", "a fresh portal secret"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/login"));
+    let login = app.client().log_in("contoso-portal", "a fresh portal secret").await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.client().get(&link).await.status, StatusCode::NOT_FOUND, "used once");
+}
+
+#[tokio::test]
+async fn an_expired_or_unknown_link_does_not_work() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE customers SET email = 'it@contoso.example' WHERE id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("email");
+    let admin = app.login("admin@northwind.example").await;
+    admin
+        .post_form(&format!("/customers/{contoso}/account-email"), &[])
+        .await;
+    let link = account_link(&app, contoso).await;
+    app.clock.advance(Duration::hours(73));
+    let visitor = app.client();
+    let page = visitor.get(&link).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text("#set-password").contains("no longer works"));
+    let refused = visitor
+        .post_form(
+            &link,
+            &[
+                ("password", "a fresh portal secret"),
+                ("password_confirm", "a fresh portal secret"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.client().get("/set-password/nonsense").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let login = app.client().log_in("contoso-portal", "a fresh portal secret").await;
+    assert_ne!(login.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_new_portal_user_without_a_password_is_offered_the_account_details_email() {
+    use crate::customer_form::{post, valid, with};
+    let app = TestApp::demo().await;
+    let admin = app.login("admin@northwind.example").await;
+    let form = with(
+        valid("Acme Rockets"),
+        &[("portal_access", "on"), ("portal_username", "acme-portal")],
+    );
+    let page = post(&admin, "/customers/new", &form).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let acme = app.customer_id("Acme Rockets").await;
+    assert_eq!(
+        page.attrs("#account-email-offer a", "href"),
+        vec![format!("/customers/{acme}/account-email")]
+    );
+    // Nobody knows the password until the customer chooses one.
+    let login = app.client().log_in("acme-portal", "").await;
+    assert_ne!(login.status, StatusCode::SEE_OTHER);
+    // Giving an existing customer access leads to the same offer.
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("DELETE FROM users WHERE customer_id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("no portal user");
+    let edit = with(
+        valid("Contoso"),
+        &[("portal_access", "on"), ("portal_username", "contoso-new")],
+    );
+    let response = post(&admin, &format!("/customers/{contoso}/edit"), &edit).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    assert_eq!(response.location(), Some(format!("/customers/{contoso}/account-email")));
+}
+
+#[tokio::test]
+async fn html_in_a_customer_name_is_escaped_in_the_account_details_email() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE customers SET name = '<script>alert(1)</script>', email = 'it@contoso.example' WHERE id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("rename");
+    let admin = app.login("admin@northwind.example").await;
+    let response = admin
+        .post_form(&format!("/customers/{contoso}/account-email"), &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let (text, html): (String, String) =
+        sqlx::query_as("SELECT body_text, body_html FROM email_outbox WHERE kind = 'account_details'")
+            .fetch_one(&app.db)
+            .await
+            .expect("queued");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("alert(1)"));
+    assert!(text.contains("<script>alert(1)</script>"), "plain text is not HTML");
+}
+
+#[tokio::test]
+async fn the_operator_sees_the_smtp_status_and_queues_a_test_email() {
+    let app = TestApp::demo().await;
+    quiet(&app).await;
+    let operator = app.login("operator").await;
+    let page = operator.get("/settings/email").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text("#email-status").contains("not configured"));
+    assert_eq!(page.text("#queued"), "0");
+    let refused = operator
+        .post_form("/settings/email/test", &[("to", "not an address")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let response = operator
+        .post_form("/settings/email/test", &[("to", "noc@provider.example")])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let page = operator.get("/settings/email").await;
+    assert!(page.text(".flash").contains("waits in the outbox"));
+    assert_eq!(page.text("#queued"), "1");
+    let sink = SmtpSink::start(0).await;
+    tick(&engine(&app, &sink)).await;
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.messages()[0].to, vec!["noc@provider.example"]);
+}
+
+#[tokio::test]
+async fn email_settings_are_for_the_operator_only() {
+    let app = TestApp::demo().await;
+    let admin = app.login("owner@northwind.example").await;
+    assert_eq!(admin.get("/settings/email").await.status, StatusCode::FORBIDDEN);
+    let response = admin.post_form("/settings/email/test", &[("to", "x@y.example")]).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM email_outbox WHERE kind = 'test'")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(queued, 0);
+}
+
+#[tokio::test]
+async fn the_global_consolidated_report_switch_is_saved_audited_and_shown_on_the_customer_form() {
+    let app = TestApp::demo().await;
+    let operator = app.login("operator").await;
+    let response = operator
+        .post_form(
+            "/settings/email",
+            &[
+                ("email_sender", "backup@provider.example"),
+                ("consolidated_report_global", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let (sender, global): (String, bool) =
+        sqlx::query_as("SELECT email_sender, consolidated_report_global FROM server_settings")
+            .fetch_one(&app.db)
+            .await
+            .expect("settings");
+    assert_eq!((sender.as_str(), global), ("backup@provider.example", true));
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'email_settings_changed'")
+        .fetch_one(&app.db)
+        .await
+        .expect("audit");
+    assert_eq!(audited, 1);
+    let contoso = app.customer_id("Contoso").await;
+    let admin = app.login("admin@northwind.example").await;
+    let form = admin.get(&format!("/customers/{contoso}/edit")).await;
+    assert!(
+        form.text("#consolidated-global")
+            .contains("global consolidated report is on")
+    );
+    let bad = operator
+        .post_form("/settings/email", &[("email_sender", "nobody")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_email_in_doubt_is_listed_and_sent_again_only_on_request() {
+    let app = TestApp::demo().await;
+    let sink = SmtpSink::start(0).await;
+    let id = only_test_message(&app, "ops@contoso.example").await;
+    sqlx::query("UPDATE email_outbox SET state = 'sending', attempts = 1, last_attempt_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(app.clock_now())
+        .execute(&app.db)
+        .await
+        .expect("crash");
+    let engine = engine(&app, &sink);
+    tick(&engine).await;
+    let operator = app.login("operator").await;
+    let page = operator.get("/settings/email").await;
+    assert!(page.text("#email-problems").contains("in doubt"));
+    let response = operator
+        .post_form(&format!("/settings/email/outbox/{id}/retry"), &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    tick(&engine).await;
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(outbox_state(&app, id).await.0, "sent");
+    let again = operator
+        .post_form(&format!("/settings/email/outbox/{id}/retry"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "a sent email is not sent again");
+}

@@ -14,6 +14,7 @@ mod dashboard;
 mod email;
 mod engine;
 mod health;
+mod invoices;
 mod login;
 mod migrations;
 mod portal;

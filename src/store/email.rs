@@ -45,7 +45,8 @@ pub async fn summary(tx: &mut Tx, now: DateTime<Utc>) -> Result<OutboxSummary, s
                 count(*) FILTER (WHERE state = 'in_doubt') AS in_doubt, \
                 count(*) FILTER (WHERE state = 'sent' AND sent_at > $1) AS sent_last_day, \
                 min(created_at) FILTER (WHERE state = 'queued') AS oldest_queued_at \
-         FROM email_outbox WHERE state <> 'sent' OR sent_at > $1",
+         FROM (SELECT state, sent_at, created_at FROM email_outbox WHERE state <> 'sent' \
+               UNION ALL SELECT state, sent_at, created_at FROM email_outbox WHERE state = 'sent' AND sent_at > $1) o",
     )
     .bind(now - Duration::days(1))
     .fetch_one(&mut **tx)

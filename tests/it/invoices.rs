@@ -261,6 +261,10 @@ async fn the_report_lists_the_months_invoices_with_totals_and_exports_csv() {
             .attrs("#invoices a", "href")
             .contains(&format!("/invoices/{id}"))
     );
+    assert!(
+        customer_page.text("#invoices tfoot").contains(&shown),
+        "per customer, its total"
+    );
 }
 
 #[tokio::test]

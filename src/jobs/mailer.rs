@@ -4,7 +4,7 @@
 //! sent with the row's Message-ID, then marked `sent`. A crash between the two leaves the row
 //! `sending`; the next run marks it `in_doubt` and does not send it again, so a message can be
 //! lost to a crash but never sent twice (the operator's email page lists the ones in doubt). A
-//! refused or failed attempt is retried after an exponential wait, up to MAX_ATTEMPTS.
+//! refused or failed attempt is retried after an exponential wait, up to `MAX_ATTEMPTS`.
 
 use std::time::SystemTime;
 
@@ -13,7 +13,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::PgPool;
 
-use crate::domain::email::{MAX_ATTEMPTS, recipients, retry_delay, should_retry};
+use crate::domain::email::{recipients, retry_delay, should_retry};
 
 /// Messages sent per tick at most, so one tick never runs for long.
 pub const BATCH: i64 = 50;
@@ -70,12 +70,19 @@ pub async fn deliver(db: &PgPool, mailer: &Mailer, now: DateTime<Utc>) -> Result
     let sender: String = sqlx::query_scalar("SELECT email_sender FROM server_settings WHERE id = 1")
         .fetch_one(db)
         .await?;
+    // A bad sender would fail every message: stop here (the operator's page shows the error)
+    // rather than use up their attempts.
+    let from: Mailbox = sender.parse().map_err(|e| {
+        sqlx::Error::Protocol(format!(
+            "the sender address {sender:?} is not valid ({e}); fix it on the email settings page"
+        ))
+    })?;
     let mut sent = 0;
     for _ in 0..BATCH {
         let Some(row) = claim(db, now).await? else {
             break;
         };
-        match build(&row, &sender, now) {
+        match build(&row, &from, now) {
             Ok(message) => match mailer.transport.send(message).await {
                 Ok(_) => {
                     sqlx::query("UPDATE email_outbox SET state = 'sent', sent_at = $2, last_error = '' WHERE id = $1")
@@ -142,12 +149,9 @@ async fn failed(
     Ok(())
 }
 
-fn build(row: &Outgoing, sender: &str, now: DateTime<Utc>) -> Result<Message, String> {
-    let from: Mailbox = sender
-        .parse()
-        .map_err(|e| format!("the sender address {sender:?} is not valid ({e})"))?;
+fn build(row: &Outgoing, from: &Mailbox, now: DateTime<Utc>) -> Result<Message, String> {
     let mut builder = Message::builder()
-        .from(from)
+        .from(from.clone())
         .subject(row.subject.clone())
         .message_id(Some(row.message_id.clone()))
         .date(SystemTime::from(now));
@@ -167,9 +171,4 @@ fn build(row: &Outgoing, sender: &str, now: DateTime<Utc>) -> Result<Message, St
             row.body_html.clone(),
         ))
         .map_err(|e| format!("the message cannot be built ({e})"))
-}
-
-/// Attempts before a message is given up, for the operator's page.
-pub const fn max_attempts() -> i32 {
-    MAX_ATTEMPTS
 }

@@ -20,6 +20,7 @@ const DIGEST_LOOKBACK: Duration = Duration::days(1);
 /// Events listed in one digest at most; the subject counts these.
 const DIGEST_MAX_EVENTS: i64 = 500;
 
+/// A template that fails to render fails the step (rolled back, retried next tick) like SQL does.
 fn render_error(error: askama::Error) -> sqlx::Error {
     sqlx::Error::Protocol(format!("an email template failed: {error}"))
 }
@@ -181,7 +182,6 @@ async fn sources(
 }
 
 /// Writes one status report per due customer for its period and moves the marks.
-#[allow(clippy::too_many_arguments)]
 async fn status_reports(
     tx: &mut Transaction<'static, Postgres>,
     now: DateTime<Utc>,

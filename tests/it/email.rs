@@ -249,7 +249,7 @@ async fn a_message_is_given_up_after_the_last_attempt_with_its_error_kept() {
     let sink = SmtpSink::start(100).await;
     let id = only_test_message(&app, "ops@contoso.example").await;
     let engine = engine(&app, &sink);
-    for _ in 0..msp_portal::jobs::mailer::max_attempts() {
+    for _ in 0..msp_portal::domain::email::MAX_ATTEMPTS {
         tick(&engine).await;
         app.clock.advance(Duration::hours(7));
     }
@@ -705,6 +705,27 @@ async fn the_global_consolidated_report_switch_is_saved_audited_and_shown_on_the
         .post_form("/settings/email", &[("email_sender", "nobody")])
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_invalid_sender_stops_the_mailer_without_using_up_attempts() {
+    let app = TestApp::demo().await;
+    let sink = SmtpSink::start(0).await;
+    let id = only_test_message(&app, "ops@contoso.example").await;
+    sqlx::query("UPDATE server_settings SET email_sender = 'not an address'")
+        .execute(&app.db)
+        .await
+        .expect("bad sender");
+    let outcome = engine(&app, &sink).tick().await.expect("tick");
+    assert_eq!(outcome.failed_steps(), vec!["mailer"]);
+    assert_eq!(outbox_state(&app, id).await, ("queued".into(), 0, String::new()));
+    let operator = app.login("operator").await;
+    let page = operator.get("/settings/email").await;
+    assert!(
+        page.text("#mailer-run").contains("not valid"),
+        "{}",
+        page.text("#mailer-run")
+    );
 }
 
 #[tokio::test]

@@ -42,6 +42,11 @@ pub struct ServeConfig {
     #[arg(long, env = "ENGINE_TICK_SECONDS", default_value_t = 60)]
     pub engine_tick_seconds: u64,
 
+    /// Where emails are sent: smtp://user:password@host:port (add ?tls=required for STARTTLS) or
+    /// smtps://user:password@host:port. Unset: emails wait in the outbox.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
     /// Seed the demo dataset when the database has no resellers yet.
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
@@ -63,6 +68,10 @@ pub struct WebConfig {
     pub api_per_second: u32,
     /// How long "log in as a customer" lasts.
     pub impersonation_minutes: i64,
+    /// Whether SMTP_URL is set (the email settings page says so).
+    pub smtp_configured: bool,
+    /// The start of links in emails (set-password links), without a trailing slash.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -74,6 +83,8 @@ impl Default for WebConfig {
             api_burst: 60,
             api_per_second: 20,
             impersonation_minutes: 30,
+            smtp_configured: false,
+            public_url: "http://127.0.0.1:8080".to_string(),
         }
     }
 }
@@ -87,6 +98,13 @@ impl ServeConfig {
         WebConfig {
             secure_cookies,
             impersonation_minutes: self.impersonation_minutes,
+            smtp_configured: self.smtp_url.is_some(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.bind))
+                .trim_end_matches('/')
+                .to_string(),
             ..WebConfig::default()
         }
     }

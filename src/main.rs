@@ -38,6 +38,9 @@ enum Command {
         /// The instant to compute for, RFC 3339 (e.g. 2026-12-01T00:00:00Z). Default: now.
         #[arg(long)]
         at: Option<String>,
+        /// Send the outbox through this SMTP server too (see `serve`).
+        #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
     },
     /// Drive the agent API like a fleet of backup agents (demo customers), for a bounded time.
     Simulate {
@@ -104,7 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_demo_logins();
             Ok(())
         }
-        Some(Command::Recompute { at }) => {
+        Some(Command::Recompute { at, smtp_url }) => {
             let at = match at {
                 Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
                     .map_err(|e| anyhow::anyhow!("--at must be an RFC 3339 time such as 2026-12-01T00:00:00Z ({e})"))?
@@ -112,7 +115,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => clock.now(),
             };
             let owner = db::prepare(&cli.database).await?;
-            let outcome = msp_portal::jobs::Engine::new(owner, clock).tick_at(at).await?;
+            let mailer = match smtp_url.as_deref() {
+                Some(url) => Some(msp_portal::jobs::Mailer::from_url(url).map_err(|e| anyhow::anyhow!(e))?),
+                None => None,
+            };
+            let outcome = msp_portal::jobs::Engine::new(owner, clock)
+                .with_mailer(mailer)
+                .tick_at(at)
+                .await?;
             match outcome {
                 msp_portal::jobs::TickOutcome::NotLeader => {
                     println!("Another instance is running a tick; nothing done.")
@@ -198,6 +208,14 @@ impl FromEnv for ServeConfig {
 }
 
 async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    // A wrong SMTP_URL stops the start at once, before anything else is done.
+    let mailer = match config.smtp_url.as_deref() {
+        Some(url) => Some(msp_portal::jobs::Mailer::from_url(url).map_err(|e| anyhow::anyhow!(e))?),
+        None => {
+            tracing::info!("SMTP_URL is not set: emails wait in the outbox");
+            None
+        }
+    };
     let owner = db::prepare(&database).await?;
     if config.seed_demo && seed::is_empty(&owner).await? {
         seed::seed_demo(&owner, clock.now()).await?;
@@ -207,7 +225,7 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
     let pool = db::app_pool(&database).await?;
     let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
     let engine = if config.engine_tick_seconds > 0 {
-        let engine = msp_portal::jobs::Engine::new(owner.clone(), clock.clone());
+        let engine = msp_portal::jobs::Engine::new(owner.clone(), clock.clone()).with_mailer(mailer);
         let every = std::time::Duration::from_secs(config.engine_tick_seconds);
         Some(tokio::spawn(engine.run(every, engine_stopped)))
     } else {

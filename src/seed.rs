@@ -289,6 +289,29 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> 
                 .await?;
             }
         }
+        // Healthy customers (but Contoso, left for trying the page) are invoiced on the
+        // reseller's plan since they were created, so the engine's first tick bills last month.
+        let invoiced: Vec<&str> = reseller
+            .customers
+            .iter()
+            .filter(|c| c.scenario == Healthy && c.name != "Contoso")
+            .map(|c| c.name)
+            .collect();
+        sqlx::query(
+            "WITH picked AS ( \
+                 SELECT c.id, c.reseller_id, c.created_at, p.id AS plan_id FROM customers c \
+                 JOIN invoice_plans p ON p.reseller_id = c.reseller_id AND p.name = 'Standard' \
+                 WHERE c.reseller_id = $1 AND c.name = ANY($2)), \
+             configs AS ( \
+                 INSERT INTO invoice_configs (customer_id, reseller_id, enabled, plan_id, updated_at) \
+                 SELECT id, reseller_id, true, plan_id, created_at FROM picked RETURNING 1) \
+             INSERT INTO invoice_plan_changes (customer_id, reseller_id, plan_id, effective_at) \
+             SELECT id, reseller_id, plan_id, created_at FROM picked",
+        )
+        .bind(reseller_id)
+        .bind(&invoiced)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,6 +1,8 @@
 //! Pure rules of the portal: no I/O, no clock reads (time is always an argument), no HTTP or SQL.
 
+pub mod email;
 pub mod forecast;
+pub mod invoicing;
 pub mod licensing;
 pub mod lifecycle;
 pub mod months;

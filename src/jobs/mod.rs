@@ -7,6 +7,9 @@
 //! idempotent: a second tick at the same instant changes nothing. Several app instances may run
 //! the engine; an advisory lock lets one of them do each tick's work.
 
+mod invoices;
+pub mod mailer;
+mod reports;
 mod steps;
 
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+pub use mailer::Mailer;
 
 /// The advisory lock key that elects the tick's leader ("msp-engine" as a number).
 const LEADER_LOCK: i64 = 0x006d_7370_5f65_6e67;
@@ -64,11 +68,23 @@ pub struct Engine {
     /// The owner's pool: the engine works across all tenants, outside row-level security.
     db: PgPool,
     clock: Arc<dyn Clock>,
+    /// None: no SMTP configured, emails wait in the outbox.
+    mailer: Option<Mailer>,
 }
 
 impl Engine {
     pub fn new(db: PgPool, clock: Arc<dyn Clock>) -> Engine {
-        Engine { db, clock }
+        Engine {
+            db,
+            clock,
+            mailer: None,
+        }
+    }
+
+    /// Sends the outbox over `mailer` at the end of every tick.
+    pub fn with_mailer(mut self, mailer: Option<Mailer>) -> Engine {
+        self.mailer = mailer;
+        self
     }
 
     /// One tick at the clock's now.
@@ -90,6 +106,11 @@ impl Engine {
         let mut reports = Vec::new();
         for step in steps::STEPS {
             reports.push(self.run_step(step, now).await);
+        }
+        // The mailer talks to a server between its own small transactions (see mailer.rs), so it
+        // is not a transaction-wrapped step; it runs last, sending what the steps just wrote.
+        if let Some(mailer) = &self.mailer {
+            reports.push(self.run_mailer(mailer, now).await);
         }
         let _: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
             .bind(LEADER_LOCK)
@@ -156,6 +177,41 @@ impl Engine {
                     error: Some(error.to_string()),
                 }
             }
+        }
+    }
+
+    async fn run_mailer(&self, mailer: &Mailer, now: DateTime<Utc>) -> StepReport {
+        const NAME: &str = "mailer";
+        let started = Instant::now();
+        let result = mailer::deliver(&self.db, mailer, now).await;
+        let (changed, error) = match result {
+            Ok(sent) => (sent, None),
+            Err(error) => {
+                tracing::error!(step = NAME, error = %error, "mailer failed; it runs again next tick");
+                (0, Some(error.to_string()))
+            }
+        };
+        let recorded = sqlx::query(
+            "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
+             VALUES ($1, $2, CASE WHEN $5 = '' THEN $2 END, $3, $4, $5) \
+             ON CONFLICT (step) DO UPDATE SET last_started_at = $2, \
+                 last_success_at = coalesce(EXCLUDED.last_success_at, engine_steps.last_success_at), \
+                 last_duration_ms = $3, last_changed = $4, last_error = $5",
+        )
+        .bind(NAME)
+        .bind(now)
+        .bind(i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX))
+        .bind(i32::try_from(changed).unwrap_or(i32::MAX))
+        .bind(error.clone().unwrap_or_default())
+        .execute(&self.db)
+        .await;
+        if let Err(problem) = recorded {
+            tracing::warn!(error = %problem, "could not record the mailer's run");
+        }
+        StepReport {
+            step: NAME,
+            changed,
+            error,
         }
     }
 

@@ -50,6 +50,14 @@ pub const STEPS: &[Step] = &[
         name: "housekeeping",
         run: |tx, now| Box::pin(housekeeping(tx, now)),
     },
+    Step {
+        name: "invoices",
+        run: |tx, now| Box::pin(super::invoices::monthly_invoices(tx, now)),
+    },
+    Step {
+        name: "email_reports",
+        run: |tx, now| Box::pin(super::reports::email_reports(tx, now)),
+    },
 ];
 
 /// Server-wide settings the rules read.

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod forms;
 pub mod health;
 pub mod impersonation;
+pub mod invoices;
 pub mod license;
 pub mod lifecycle;
 pub mod listing;
@@ -21,6 +22,8 @@ pub mod organizations;
 pub mod portal;
 pub mod resellers;
 pub mod seat_limits;
+pub mod set_password;
+pub mod settings;
 pub mod space;
 
 use askama::Template;
@@ -56,6 +59,9 @@ pub fn routes() -> Router<AppState> {
         .merge(alerts::routes())
         .merge(audit::routes())
         .merge(health::routes())
+        .merge(invoices::routes())
+        .merge(set_password::routes())
+        .merge(settings::routes())
 }
 
 /// `/` sends a user to its home page and anybody else to the login form.
@@ -152,9 +158,11 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
                 item("organizations", "/organizations", "Organizations"),
                 item("space", "/space", "Disk space"),
                 item("alerts", "/alerts", "Alerts"),
+                item("invoices", "/invoices", "Invoices"),
             ];
             if role == Role::Operator {
                 items.push(item("resellers", "/resellers", "Resellers"));
+                items.push(item("email-settings", "/settings/email", "Email"));
             }
             if role == Role::ResellerOwner {
                 items.push(item("admins", "/admins", "Admins"));

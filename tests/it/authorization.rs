@@ -347,6 +347,42 @@ fn cases(ids: &Ids) -> Vec<Case> {
             "/portal/clients".into(),
             [Is(403), Allowed, Is(403), Is(403), Is(403)],
         ),
+        // Invoices, email settings, the account-details email and the set-password link.
+        get("/invoices", "/invoices".into(), STAFF_PAGE),
+        get("/invoices.csv", "/invoices.csv".into(), STAFF_PAGE),
+        get(
+            "/invoices/{id}",
+            "/invoices/999999999".into(),
+            [Is(303), Is(403), Is(404), Is(404), Is(404)],
+        ),
+        get("/settings/email", "/settings/email".into(), OPERATOR_PAGE),
+        post("/settings/email", "/settings/email".into(), OPERATOR_ACTION),
+        post("/settings/email/test", "/settings/email/test".into(), OPERATOR_ACTION),
+        post(
+            "/settings/email/outbox/{id}/retry",
+            "/settings/email/outbox/999999999/retry".into(),
+            [Is(403), Is(403), Is(403), Is(403), Is(404)],
+        ),
+        get(
+            "/customers/{id}/account-email",
+            format!("/customers/{other}/account-email"),
+            OTHER_TENANT_PAGE,
+        ),
+        post(
+            "/customers/{id}/account-email",
+            format!("/customers/{other}/account-email"),
+            OTHER_TENANT_ACTION,
+        ),
+        get(
+            "/set-password/{token}",
+            "/set-password/not-a-token".into(),
+            [Is(404); 5],
+        ),
+        post(
+            "/set-password/{token}",
+            "/set-password/not-a-token".into(),
+            [Is(403), Is(404), Is(404), Is(404), Is(404)],
+        ),
     ]);
     cases
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use crate::common::{TestApp, TestClient, TestResponse};
 
 /// A valid form for a new customer; tests change one field at a time.
-fn valid(name: &str) -> Vec<(String, String)> {
+pub(crate) fn valid(name: &str) -> Vec<(String, String)> {
     [
         ("name", name),
         ("legal_name", "Example Ltd."),
@@ -41,7 +41,7 @@ fn valid(name: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn with(mut form: Vec<(String, String)>, changes: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn with(mut form: Vec<(String, String)>, changes: &[(&str, &str)]) -> Vec<(String, String)> {
     for (key, value) in changes {
         form.retain(|(k, _)| k != key);
         if !value.is_empty() || !["auto_authorize", "activated", "portal_access", "throttle_enabled"].contains(key) {
@@ -51,7 +51,7 @@ fn with(mut form: Vec<(String, String)>, changes: &[(&str, &str)]) -> Vec<(Strin
     form
 }
 
-async fn post(client: &TestClient, path: &str, form: &[(String, String)]) -> TestResponse {
+pub(crate) async fn post(client: &TestClient, path: &str, form: &[(String, String)]) -> TestResponse {
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     client.post_form(path, &fields).await
 }

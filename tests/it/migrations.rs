@@ -36,6 +36,9 @@ const TABLES: &[&str] = &[
     "service_plans",
     "server_settings",
     "engine_steps",
+    "email_report_marks",
+    "password_tokens",
+    "invoice_plan_changes",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -201,6 +201,8 @@ pub struct CustomerFormPage {
     pub inherited_throttling: String,
     /// What it resolves to with the saved setting.
     pub effective_throttling: String,
+    /// The operator's global consolidated report is on: the customer's own one is not sent.
+    pub consolidated_global: bool,
 }
 
 impl CustomerFormPage {
@@ -244,6 +246,8 @@ pub struct PassKeyPage {
     pub customer_name: String,
     pub pass_key: String,
     pub created: bool,
+    /// The customer has web-portal access and an email address: offer to send its account details.
+    pub account_email: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,6 +322,7 @@ async fn form_page(
         }
         Err(error) => return Err(error),
     };
+    let consolidated_global = store::email::settings(&mut tx).await?.consolidated_report_global;
     tx.commit().await?;
     let title = match &editing {
         Some(e) => format!("Edit {}", e.customer.name),
@@ -339,6 +344,7 @@ async fn form_page(
         regions: STORAGE_REGIONS,
         inherited_throttling: inherited,
         effective_throttling: effective,
+        consolidated_global,
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -395,7 +401,12 @@ struct Checked {
 enum PortalAccessInput {
     Unchanged,
     Disable,
-    Enable { username: String, password: Option<String> },
+    Enable {
+        username: String,
+        password: Option<String>,
+        /// No portal user exists yet.
+        new_user: bool,
+    },
 }
 
 fn parse_time(check: &mut FormCheck, field: &'static str, value: &str) -> Option<NaiveTime> {
@@ -648,7 +659,8 @@ fn check_input(
     let has_user = existing.is_some_and(|e| e.has_portal_user);
     let portal = if input.portal_access.is_some() {
         let username = check.text("portal_username", &input.portal_username, true, 254);
-        let password = if input.portal_password.is_empty() && has_user {
+        // Empty for a new user: the customer chooses its password through the emailed link.
+        let password = if input.portal_password.is_empty() && (has_user || input.portal_password_confirm.is_empty()) {
             None
         } else {
             match passwords::check_new_password(&input.portal_password, &input.portal_password_confirm) {
@@ -659,7 +671,11 @@ fn check_input(
                 }
             }
         };
-        PortalAccessInput::Enable { username, password }
+        PortalAccessInput::Enable {
+            username,
+            password,
+            new_user: !has_user,
+        }
     } else if has_user {
         PortalAccessInput::Disable
     } else {
@@ -718,10 +734,16 @@ async fn hash_portal_password(portal: PortalAccessInput) -> Result<PortalAccess,
     Ok(match portal {
         PortalAccessInput::Unchanged => PortalAccess::Unchanged,
         PortalAccessInput::Disable => PortalAccess::Disable,
-        PortalAccessInput::Enable { username, password } => PortalAccess::Enable {
+        PortalAccessInput::Enable {
+            username,
+            password,
+            new_user,
+        } => PortalAccess::Enable {
             username,
             password_hash: match password {
                 Some(password) => Some(passwords::hash_blocking(password).await?),
+                // Nobody knows this one: the user logs in after choosing a password by link.
+                None if new_user => Some(passwords::hash_blocking(random_token()).await?),
                 None => None,
             },
         },
@@ -847,6 +869,7 @@ pub async fn create_customer(
         customer_name: name,
         pass_key,
         created: true,
+        account_email: matches!(portal, PortalAccess::Enable { .. }) && !checked.settings.email.is_empty(),
     };
     Ok(render(&page)?.into_response())
 }
@@ -956,6 +979,22 @@ pub async fn update_customer(
     entry.changes = changes;
     store::audit::record(&mut tx, entry).await?;
     tx.commit().await?;
+    // Web-portal access given (or its username changed): offer to email the account details.
+    let access_changed = match &portal {
+        PortalAccess::Enable { username, .. } => portal_user
+            .as_ref()
+            .is_none_or(|p| p.disabled || &p.username != username),
+        _ => false,
+    };
+    if access_changed && !checked.settings.email.is_empty() {
+        return Ok(redirect_with_flash(
+            &format!("/customers/{id}/account-email"),
+            Flash::success(format!(
+                "The settings of {} were saved. Send the customer its account details?",
+                editing.customer.name
+            )),
+        ));
+    }
     Ok(redirect_with_flash(
         &format!("/customers/{id}/edit"),
         Flash::success(format!("The settings of {} were saved.", editing.customer.name)),
@@ -984,6 +1023,7 @@ pub async fn regenerate_pass_key(
         customer_name: customer.name,
         pass_key,
         created: false,
+        account_email: false,
     };
     Ok(render(&page)?.into_response())
 }

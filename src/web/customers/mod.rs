@@ -1,6 +1,7 @@
 //! `/customers…`: the reseller's customer list and everything done from its rows — toggles,
 //! clients, deletion, the customer form, replication and invoicing settings.
 
+mod account_email;
 mod clients;
 mod delete;
 mod form;
@@ -58,6 +59,10 @@ pub fn routes() -> Router<AppState> {
             get(settings::show_invoice_config).post(settings::update_invoice_config),
         )
         .route("/customers/{id}/invoices", get(settings::show_invoices))
+        .route(
+            "/customers/{id}/account-email",
+            get(account_email::confirm_account_email).post(account_email::send_account_email),
+        )
 }
 
 /// Customer management is for the operator and reseller staff (an admin logged in as a customer

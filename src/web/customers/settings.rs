@@ -251,6 +251,8 @@ pub struct InvoicesPage {
     pub layout: Layout,
     pub customer: Customer,
     pub invoices: Vec<InvoiceRow>,
+    /// (currency, sum of totals, as "1234.56 EUR") over the invoices listed.
+    pub totals: Vec<(String, String)>,
 }
 
 impl InvoiceRow {
@@ -277,10 +279,22 @@ pub async fn show_invoices(
     let customer = store::customers::get(&mut tx, id).await?;
     let invoices = store::invoicing::invoices(&mut tx, id).await?;
     tx.commit().await?;
+    let mut sums: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for invoice in &invoices {
+        *sums.entry(invoice.currency.clone()).or_default() += invoice.total_minor;
+    }
+    let totals = sums
+        .into_iter()
+        .map(|(currency, minor)| {
+            let text = format!("{} {currency}", crate::domain::invoicing::format_minor(minor));
+            (currency, text)
+        })
+        .collect();
     let page = InvoicesPage {
         layout: Layout::new(&user, flash, "customers", format!("Invoices of {}", customer.name)),
         customer,
         invoices,
+        totals,
     };
     Ok(render(&page)?.into_response())
 }

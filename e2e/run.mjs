@@ -5,7 +5,7 @@
 //   node run.mjs flows           flows only (both modes)      node run.mjs checks   checks only
 //   node run.mjs docs            screenshots for the README (docs/screenshots/)
 //
-// Environment: E2E_SERVER (portal binary, default ../target/debug/msp-portal), E2E_CHROMIUM
+// Environment: E2E_SERVER (portal binary, default $CARGO_TARGET_DIR/debug/msp-portal), E2E_CHROMIUM
 // (default /usr/bin/chromium), E2E_PORT (first of three ports, default 8090), E2E_DATABASE
 // (database name prefix, default msp_portal_browser_e2e), E2E_OUT (artefacts, default ../target).
 import { chromium } from 'playwright-core';
@@ -22,8 +22,9 @@ import { flows as pendingFlows } from './flows/pending.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const out = resolve(process.env.E2E_OUT ?? join(root, 'target'));
-const binary = resolve(process.env.E2E_SERVER ?? join(root, 'target/debug/msp-portal'));
+const target = resolve(root, process.env.CARGO_TARGET_DIR ?? 'target');
+const out = resolve(process.env.E2E_OUT ?? target);
+const binary = resolve(process.env.E2E_SERVER ?? join(target, 'debug/msp-portal'));
 const chromiumPath = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const firstPort = Number(process.env.E2E_PORT ?? 8090);
 const dbPrefix = process.env.E2E_DATABASE ?? 'msp_portal_browser_e2e';

@@ -47,7 +47,7 @@ async function login(page, base, user) {
 
 async function crawlRole(browser, base, role, htmlDir, pages) {
   // bypassCSP lets axe's script in; the flows run with the real policy.
-  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 720 } });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
@@ -67,7 +67,9 @@ async function crawlRole(browser, base, role, htmlDir, pages) {
     writeFileSync(file, await response.text());
     await page.addScriptTag({ path: AXE });
     const axe = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
-    const record = { role: role.name, url: url.pathname + url.search, status: response.status(), file, axe: axe.violations };
+    // A 1280-pixel laptop screen shows the page without scrolling sideways.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const record = { role: role.name, url: url.pathname + url.search, status: response.status(), file, axe: axe.violations, overflow };
     pages.push(record);
     const links = await page.$$eval('a[href]', (as) => as.map((a) => a.href));
     for (const href of links) {
@@ -122,13 +124,20 @@ export async function runChecks(browser, base, { outDir, flowHtmlDir, vnuJar }) 
     (minor.length ? `; minor or moderate findings (not failing): ${[...new Set(minor)].join(', ')}` : ''));
   for (const p of problems) { console.log(`FAIL ${p}`); failures += 1; }
 
+  const wide = pages.filter((p) => p.overflow > 0);
+  console.log(`\nlayout at 1280×720: ${pages.length - wide.length}/${pages.length} pages fit the width`);
+  for (const p of wide) {
+    console.log(`FAIL ${p.role} ${p.url}: ${p.overflow} px wider than the window`);
+    failures += 1;
+  }
+
   const fileToPage = new Map(pages.map((p) => [p.file, `${p.role} ${p.url}`]));
   const vnu = runVnu(vnuJar, [htmlDir, ...(flowHtmlDir ? [flowHtmlDir] : [])], fileToPage);
   console.log(`\nHTML (Nu HTML Checker) on ${vnu.checked} documents: ${vnu.errors.length} error(s)`);
   for (const e of vnu.errors) console.log(`FAIL ${e.page}:${e.line}: ${e.message}\n       ${e.extract}`);
   failures += vnu.errors.length;
 
-  writeFileSync(join(outDir, 'e2e-checks.json'), JSON.stringify({ pages: pages.map(({ role, url, status, axe }) => ({ role, url, status, axe: axe.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) })) })), html: vnu.errors }, null, 2));
+  writeFileSync(join(outDir, 'e2e-checks.json'), JSON.stringify({ pages: pages.map(({ role, url, status, axe, overflow }) => ({ role, url, status, overflow, axe: axe.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })) })) })), html: vnu.errors }, null, 2));
   console.log(`pages checked per role: ${ROLES.map((r) => `${r.name} ${pages.filter((p) => p.role === r.name).length}`).join(', ')}`);
   return failures;
 }

@@ -25,7 +25,18 @@ function withoutKeys(env, keys) {
   return copy;
 }
 
-export async function startServer({ binary, database, port, logDir }) {
+export async function startServer(options) {
+  try {
+    return await startOnce(options);
+  } catch (e) {
+    // A server killed from outside while seeding (a busy shared machine) gets one more chance.
+    if (!e.killed) throw e;
+    console.log(`e2e: ${e.message}; starting it once more`);
+    return startOnce(options);
+  }
+}
+
+async function startOnce({ binary, database, port, logDir }) {
   if (!existsSync(binary)) {
     throw new Error(`the portal binary ${binary} is missing: run "cargo build" first (or set E2E_SERVER)`);
   }
@@ -50,10 +61,15 @@ export async function startServer({ binary, database, port, logDir }) {
     stdio: ['ignore', log, log],
   });
   let exited = null;
-  child.on('exit', (code) => { exited = code ?? 'signal'; });
+  let signal = null;
+  child.on('exit', (code, sig) => { exited = code ?? sig; signal = sig; });
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (exited !== null) throw new Error(`the portal exited with ${exited} before answering; see ${logDir}/server-${port}.log`);
+    if (exited !== null) {
+      const e = new Error(`the portal exited with ${exited} before answering; see ${logDir}/server-${port}.log`);
+      e.killed = signal !== null;
+      throw e;
+    }
     try {
       const r = await fetch(`${base}/healthz`);
       if (r.ok) break;

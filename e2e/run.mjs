@@ -141,6 +141,14 @@ async function main() {
   }
 }
 
+// Nothing here should take long: a hung browser or server ends the run instead of the CI job.
+const WATCHDOG_MINUTES = 20;
+setTimeout(() => {
+  console.error(`e2e: still running after ${WATCHDOG_MINUTES} minutes: stopped`);
+  process.exit(1);
+}, WATCHDOG_MINUTES * 60_000).unref();
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
 main().catch((e) => {
   console.error(`e2e: ${e.message}`);
   process.exitCode = 1;

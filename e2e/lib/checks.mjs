@@ -69,7 +69,12 @@ async function crawlRole(browser, base, role, htmlDir, pages) {
     const axe = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }));
     // A 1280-pixel laptop screen shows the page without scrolling sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    const record = { role: role.name, url: url.pathname + url.search, status: response.status(), file, axe: axe.violations, overflow };
+    // Text cut short by an ellipsis carries its whole value in a tooltip.
+    const cut = await page.$$eval('*', (els) => els
+      .filter((e) => getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth)
+      .filter((e) => !e.title && !e.querySelector('[title]') && !e.closest('[title]'))
+      .map((e) => e.textContent.trim().slice(0, 40)));
+    const record = { role: role.name, url: url.pathname + url.search, status: response.status(), file, axe: axe.violations, overflow, cut };
     pages.push(record);
     const links = await page.$$eval('a[href]', (as) => as.map((a) => a.href));
     for (const href of links) {
@@ -125,9 +130,14 @@ export async function runChecks(browser, base, { outDir, flowHtmlDir, vnuJar }) 
   for (const p of problems) { console.log(`FAIL ${p}`); failures += 1; }
 
   const wide = pages.filter((p) => p.overflow > 0);
-  console.log(`\nlayout at 1280×720: ${pages.length - wide.length}/${pages.length} pages fit the width`);
+  console.log(`\nlayout at 1280×720: ${pages.length - wide.length}/${pages.length} pages fit the width; ${pages.filter((p) => !p.cut.length).length}/${pages.length} show cut-short text in full in a tooltip`);
   for (const p of wide) {
     console.log(`FAIL ${p.role} ${p.url}: ${p.overflow} px wider than the window`);
+    failures += 1;
+  }
+
+  for (const p of pages.filter((p) => p.cut.length)) {
+    console.log(`FAIL ${p.role} ${p.url}: text cut short without a tooltip: ${p.cut.join('; ')}`);
     failures += 1;
   }
 

@@ -10,6 +10,12 @@ function psql(sql) {
   if (r.status !== 0) throw new Error(`psql failed on "${sql}": ${r.stderr || r.error}`);
 }
 
+// Servers still running when the suite ends (a failure, the watchdog, Ctrl-C) are stopped with it.
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
 async function answers(base) {
   try {
     await fetch(`${base}/healthz`);
@@ -62,7 +68,8 @@ async function startOnce({ binary, database, port, logDir }) {
   });
   let exited = null;
   let signal = null;
-  child.on('exit', (code, sig) => { exited = code ?? sig; signal = sig; });
+  running.add(child);
+  child.on('exit', (code, sig) => { exited = code ?? sig; signal = sig; running.delete(child); });
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (exited !== null) {

@@ -32,7 +32,7 @@ flow('the reseller owner creates an admin who can then log in', async (ui) => {
   await ui.clickLink('Add an admin');
   await ui.fill(/username/i, 'night-shift@northwind.example');
   await ui.fill('Name', 'Night Shift');
-  await ui.page.getByLabel(/^Choose one/).check();
+  await ui.page.getByLabel(/Choose one/).check();
   await ui.fill('Chosen password', 'a long night shift password');
   await ui.fill('Chosen password again', 'a long night shift password');
   await ui.clickButton('Add admin');

@@ -285,69 +285,23 @@ pub async fn schedule_deletion(
 }
 
 /// A client key of `from` that the default customer already uses, if any: moving would collide.
+/// The database function checks that `from` is within the caller's scope.
 pub async fn client_key_clash_with_default(tx: &mut Tx, from: i64) -> Result<Option<String>, sqlx::Error> {
-    with_operator_rights(tx, |tx| {
-        Box::pin(async move {
-            sqlx::query_scalar(
-                "SELECT k.client_key FROM clients k \
-                 JOIN clients d ON lower(d.client_key) = lower(k.client_key) \
-                 JOIN customers dc ON dc.id = d.customer_id AND dc.is_default \
-                 WHERE k.customer_id = $1 ORDER BY k.client_key LIMIT 1",
-            )
-            .bind(from)
-            .fetch_optional(&mut **tx)
-            .await
-        })
-    })
-    .await
+    sqlx::query_scalar("SELECT default_customer_key_clash($1)")
+        .bind(from)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// Moves every client of `from` (with its schedules) to the default customer; returns how many.
-/// The caller has already found `from` inside its own scope.
+/// The default customer belongs to another reseller, so this is a database function that first
+/// checks that `from` is within the caller's scope.
 pub async fn move_clients_to_default(tx: &mut Tx, from: i64) -> Result<u64, sqlx::Error> {
-    with_operator_rights(tx, |tx| {
-        Box::pin(async move {
-            let moved = sqlx::query(
-                "UPDATE clients k SET customer_id = d.id, reseller_id = d.reseller_id \
-                 FROM customers d WHERE d.is_default AND k.customer_id = $1",
-            )
-            .bind(from)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-            sqlx::query(
-                "UPDATE client_schedules s SET customer_id = k.customer_id, reseller_id = k.reseller_id \
-                 FROM clients k WHERE k.id = s.client_id AND s.customer_id = $1",
-            )
-            .bind(from)
-            .execute(&mut **tx)
-            .await?;
-            Ok(moved)
-        })
-    })
-    .await
-}
-
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// Runs `work` with the operator's row-level-security scope, then restores the caller's. Only for
-/// a step that must reach outside the caller's reseller by rule — clients kept on deletion move to
-/// the default reseller's default customer — and only after the caller's own object was found in
-/// its own scope.
-async fn with_operator_rights<T>(
-    tx: &mut Tx,
-    work: impl for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, sqlx::Error>>,
-) -> Result<T, sqlx::Error> {
-    let own = tx.scope().kind();
-    sqlx::query("SELECT set_config('app.scope', 'operator', true)")
-        .execute(&mut **tx)
+    let moved: i64 = sqlx::query_scalar("SELECT move_clients_to_default_customer($1)")
+        .bind(from)
+        .fetch_one(&mut **tx)
         .await?;
-    let result = work(tx).await;
-    sqlx::query("SELECT set_config('app.scope', $1, true)")
-        .bind(own)
-        .execute(&mut **tx)
-        .await?;
-    result
+    Ok(u64::try_from(moved).unwrap_or(0))
 }
 
 /// What the customer form sets, checked and typed. `None` in an optional field means "no limit"
@@ -421,19 +375,13 @@ pub enum CreditQuotaChange {
 }
 
 /// Whether `name` is taken by any customer of the installation (names are global: agents
-/// register by name, so another reseller's customer counts too). Only a yes/no leaves this
-/// function; the unique index `customers_name_key` remains the real guard.
+/// register by name, so another reseller's customer counts too). Only a yes/no crosses tenants;
+/// the unique index `customers_name_key` remains the real guard.
 pub async fn name_taken(tx: &mut Tx, name: &str) -> Result<bool, sqlx::Error> {
-    with_operator_rights(tx, |tx| {
-        let name = name.to_string();
-        Box::pin(async move {
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE lower(name) = lower($1))")
-                .bind(name)
-                .fetch_one(&mut **tx)
-                .await
-        })
-    })
-    .await
+    sqlx::query_scalar("SELECT customer_name_taken($1)")
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 const SETTINGS_COLUMNS: &str = "legal_name, email, address, city, phone, fax, notes, backup_location, space_quota_bytes, \

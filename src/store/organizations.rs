@@ -145,10 +145,7 @@ pub struct NewOrganization<'a> {
 /// agents register by name). Runs as the owner of the check: RLS hides other tenants' rows, so
 /// the unique index is the final word; this only gives the form a friendly message first.
 pub async fn name_taken(tx: &mut Tx, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE lower(name) = lower($1))")
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await
+    super::customers::name_taken(tx, name).await
 }
 
 pub async fn create(tx: &mut Tx, new: NewOrganization<'_>) -> Result<i64, sqlx::Error> {

@@ -110,3 +110,36 @@ async fn scope_settings_do_not_leak_to_the_next_transaction_on_a_pooled_connecti
         .expect("select");
     assert_eq!(visible, 0);
 }
+
+#[tokio::test]
+async fn the_cross_tenant_functions_refuse_a_customer_outside_the_callers_scope() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    let clients = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM clients WHERE customer_id = $1")
+            .bind(woodgrove)
+            .fetch_one(&app.db)
+            .await
+            .expect("count")
+    };
+    let before = clients().await;
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let refused = sqlx::query("SELECT move_clients_to_default_customer($1)")
+        .bind(woodgrove)
+        .execute(&mut *tx)
+        .await;
+    assert!(refused.is_err(), "moving another reseller's clients must fail");
+    drop(tx);
+    assert_eq!(clients().await, before);
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let taken: bool = sqlx::query_scalar("SELECT customer_name_taken('woodgrove bank')")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("answer");
+    assert!(taken, "names are global: another reseller's name counts as taken");
+}

@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::customers::{ThrottlingFields, check_throttling};
+use super::customers::{ThrottlingInput, check_throttling};
 use super::forms::FormCheck;
 use super::{Layout, filters, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
@@ -70,22 +70,13 @@ pub struct ResellerInput {
     pub mau_allowance: String,
     pub disk_space_gib: String,
     pub mcal_pool: String,
-    pub throttling_mode: String,
-    pub throttle_enabled: Option<String>,
-    pub throttle_when: String,
-    pub throttle_from: String,
-    pub throttle_to: String,
-    pub throttle_off_weekends: Option<String>,
-    pub throttle_max_kbps: String,
+    #[serde(flatten)]
+    pub throttling: ThrottlingInput,
     pub owner_username: String,
     pub owner_display_name: String,
     pub owner_email: String,
     pub owner_password: String,
     pub owner_password_confirm: String,
-}
-
-fn on(flag: bool) -> Option<String> {
-    flag.then(|| "on".to_string())
 }
 
 impl ResellerInput {
@@ -96,21 +87,12 @@ impl ResellerInput {
             mau_allowance: "0".into(),
             disk_space_gib: "0".into(),
             mcal_pool: "0".into(),
-            throttling_mode: "inherit".into(),
-            throttle_enabled: on(true),
-            throttle_when: "always".into(),
+            throttling: ThrottlingInput::of(None),
             ..Default::default()
         }
     }
 
     fn of(reseller: &Reseller, owner: Option<&store::resellers::Owner>) -> Self {
-        let custom = Throttling::from_json(reseller.bandwidth_throttling.as_ref());
-        let shown = custom.clone().unwrap_or(Throttling {
-            enabled: true,
-            window: None,
-            off_on_weekends: false,
-            max_kbps: 0,
-        });
         ResellerInput {
             name: reseller.name.clone(),
             max_customers: reseller.max_customers.to_string(),
@@ -118,23 +100,7 @@ impl ResellerInput {
             mau_allowance: reseller.mau_allowance.to_string(),
             disk_space_gib: (reseller.disk_space_bytes / GIB).to_string(),
             mcal_pool: reseller.mcal_pool.to_string(),
-            throttling_mode: if custom.is_some() { "custom" } else { "inherit" }.into(),
-            throttle_enabled: on(shown.enabled),
-            throttle_when: if shown.window.is_some() { "window" } else { "always" }.into(),
-            throttle_from: shown
-                .window
-                .map(|w| w.0.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_to: shown
-                .window
-                .map(|w| w.1.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_off_weekends: on(shown.off_on_weekends),
-            throttle_max_kbps: if shown.max_kbps > 0 {
-                shown.max_kbps.to_string()
-            } else {
-                String::new()
-            },
+            throttling: ThrottlingInput::of(reseller.bandwidth_throttling.as_ref()),
             owner_username: owner.map(|o| o.username.clone()).unwrap_or_default(),
             owner_display_name: owner.map(|o| o.display_name.clone()).unwrap_or_default(),
             owner_email: owner.map(|o| o.email.clone()).unwrap_or_default(),
@@ -285,18 +251,7 @@ fn check_input(input: &ResellerInput, editing: Option<&Reseller>, has_owner: boo
         );
     }
     let mcal_pool = check.number("mcal_pool", &input.mcal_pool, 0, max) as i32;
-    let bandwidth_throttling = check_throttling(
-        check,
-        &ThrottlingFields {
-            mode: &input.throttling_mode,
-            enabled: input.throttle_enabled.is_some(),
-            when: &input.throttle_when,
-            from: &input.throttle_from,
-            to: &input.throttle_to,
-            off_on_weekends: input.throttle_off_weekends.is_some(),
-            max_kbps: &input.throttle_max_kbps,
-        },
-    );
+    let bandwidth_throttling = check_throttling(check, &input.throttling.fields());
     check.text("owner_username", &input.owner_username, true, 254);
     check.text("owner_display_name", &input.owner_display_name, false, 120);
     check.email("owner_email", &input.owner_email, false);

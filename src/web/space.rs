@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::customers::{ThrottlingFields, check_throttling};
+use super::customers::{ThrottlingInput, check_throttling};
 use super::forms::FormCheck;
 use super::{Layout, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
@@ -398,49 +398,6 @@ async fn update_client_space(
     ))
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ThrottlingInput {
-    pub throttling_mode: String,
-    pub throttle_enabled: Option<String>,
-    pub throttle_when: String,
-    pub throttle_from: String,
-    pub throttle_to: String,
-    pub throttle_off_weekends: Option<String>,
-    pub throttle_max_kbps: String,
-}
-
-impl ThrottlingInput {
-    fn of(value: Option<&Value>) -> Self {
-        let custom = Throttling::from_json(value);
-        let shown = custom.clone().unwrap_or(Throttling {
-            enabled: true,
-            window: None,
-            off_on_weekends: false,
-            max_kbps: 0,
-        });
-        ThrottlingInput {
-            throttling_mode: if custom.is_some() { "custom" } else { "inherit" }.into(),
-            throttle_enabled: shown.enabled.then(|| "on".into()),
-            throttle_when: if shown.window.is_some() { "window" } else { "always" }.into(),
-            throttle_from: shown
-                .window
-                .map(|w| w.0.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_to: shown
-                .window
-                .map(|w| w.1.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_off_weekends: shown.off_on_weekends.then(|| "on".into()),
-            throttle_max_kbps: if shown.max_kbps > 0 {
-                shown.max_kbps.to_string()
-            } else {
-                String::new()
-            },
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "space/client_throttling.html")]
 pub struct ClientThrottlingPage {
@@ -501,18 +458,7 @@ async fn update_client_throttling(
     let id = parse_id(&id)?;
     let now = state.clock().now();
     let mut check = FormCheck::new();
-    let setting = check_throttling(
-        &mut check,
-        &ThrottlingFields {
-            mode: &input.throttling_mode,
-            enabled: input.throttle_enabled.is_some(),
-            when: &input.throttle_when,
-            from: &input.throttle_from,
-            to: &input.throttle_to,
-            off_on_weekends: input.throttle_off_weekends.is_some(),
-            max_kbps: &input.throttle_max_kbps,
-        },
-    );
+    let setting = check_throttling(&mut check, &input.fields());
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
     let client = store::space::client(&mut tx, id).await?;
     if !check.is_ok() {

@@ -60,13 +60,8 @@ pub struct CustomerInput {
     pub mcals_allotted: String,
     pub activated: Option<String>,
     pub max_clients: String,
-    pub throttling_mode: String,
-    pub throttle_enabled: Option<String>,
-    pub throttle_when: String,
-    pub throttle_from: String,
-    pub throttle_to: String,
-    pub throttle_off_weekends: Option<String>,
-    pub throttle_max_kbps: String,
+    #[serde(flatten)]
+    pub throttling: ThrottlingInput,
     pub report_to: String,
     pub report_every: String,
     pub max_mau: String,
@@ -96,9 +91,7 @@ impl CustomerInput {
             auto_authorize: on(true),
             activated: on(true),
             mcals_mode: "auto".into(),
-            throttling_mode: "inherit".into(),
-            throttle_enabled: on(true),
-            throttle_when: "always".into(),
+            throttling: ThrottlingInput::of(None),
             report_every: "none".into(),
             max_mau: "1000000".into(),
             storage_region: STORAGE_REGIONS[0].into(),
@@ -108,13 +101,6 @@ impl CustomerInput {
     }
 
     fn of(customer: &Customer, portal: Option<&store::customers::PortalUser>) -> Self {
-        let throttling = Throttling::from_json(customer.bandwidth_throttling.as_ref());
-        let custom = throttling.clone().unwrap_or(Throttling {
-            enabled: true,
-            window: None,
-            off_on_weekends: false,
-            max_kbps: 0,
-        });
         CustomerInput {
             reseller_id: customer.reseller_id.to_string(),
             name: customer.name.clone(),
@@ -146,23 +132,7 @@ impl CustomerInput {
             mcals_allotted: customer.mcals_allotted.map(|n| n.to_string()).unwrap_or_default(),
             activated: on(customer.activated),
             max_clients: customer.max_clients.map(|n| n.to_string()).unwrap_or_default(),
-            throttling_mode: if throttling.is_some() { "custom" } else { "inherit" }.into(),
-            throttle_enabled: on(custom.enabled),
-            throttle_when: if custom.window.is_some() { "window" } else { "always" }.into(),
-            throttle_from: custom
-                .window
-                .map(|w| w.0.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_to: custom
-                .window
-                .map(|w| w.1.format("%H:%M").to_string())
-                .unwrap_or_default(),
-            throttle_off_weekends: on(custom.off_on_weekends),
-            throttle_max_kbps: if custom.max_kbps > 0 {
-                custom.max_kbps.to_string()
-            } else {
-                String::new()
-            },
+            throttling: ThrottlingInput::of(customer.bandwidth_throttling.as_ref()),
             report_to: customer.consolidated_report_to.clone(),
             report_every: customer
                 .consolidated_report_every
@@ -462,6 +432,59 @@ pub struct ThrottlingFields<'a> {
     pub max_kbps: &'a str,
 }
 
+/// The throttling fields as a form sends and shows them; customers, resellers and clients share
+/// them (flattened into their forms).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ThrottlingInput {
+    pub throttling_mode: String,
+    pub throttle_enabled: Option<String>,
+    pub throttle_when: String,
+    pub throttle_from: String,
+    pub throttle_to: String,
+    pub throttle_off_weekends: Option<String>,
+    pub throttle_max_kbps: String,
+}
+
+impl ThrottlingInput {
+    /// The form for a stored setting (`None`: inherit, with a custom default ready to edit).
+    pub fn of(value: Option<&Value>) -> Self {
+        let custom = Throttling::from_json(value);
+        let shown = custom.clone().unwrap_or(Throttling {
+            enabled: true,
+            window: None,
+            off_on_weekends: false,
+            max_kbps: 0,
+        });
+        let time = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+        ThrottlingInput {
+            throttling_mode: if custom.is_some() { "custom" } else { "inherit" }.into(),
+            throttle_enabled: on(shown.enabled),
+            throttle_when: if shown.window.is_some() { "window" } else { "always" }.into(),
+            throttle_from: shown.window.map(|w| time(w.0)).unwrap_or_default(),
+            throttle_to: shown.window.map(|w| time(w.1)).unwrap_or_default(),
+            throttle_off_weekends: on(shown.off_on_weekends),
+            throttle_max_kbps: if shown.max_kbps > 0 {
+                shown.max_kbps.to_string()
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    pub fn fields(&self) -> ThrottlingFields<'_> {
+        ThrottlingFields {
+            mode: &self.throttling_mode,
+            enabled: self.throttle_enabled.is_some(),
+            when: &self.throttle_when,
+            from: &self.throttle_from,
+            to: &self.throttle_to,
+            off_on_weekends: self.throttle_off_weekends.is_some(),
+            max_kbps: &self.throttle_max_kbps,
+        }
+    }
+}
+
 /// `None`: inherit; otherwise the custom setting as stored (jsonb).
 pub fn check_throttling(check: &mut FormCheck, fields: &ThrottlingFields<'_>) -> Option<Value> {
     if check.choice("throttling_mode", fields.mode, &["inherit", "custom"]) != "custom" {
@@ -564,18 +587,7 @@ fn check_input(
         .optional_number("max_clients", &input.max_clients, 0, 1_000_000)
         .map(|n| n as i32);
 
-    let bandwidth_throttling = check_throttling(
-        check,
-        &ThrottlingFields {
-            mode: &input.throttling_mode,
-            enabled: input.throttle_enabled.is_some(),
-            when: &input.throttle_when,
-            from: &input.throttle_from,
-            to: &input.throttle_to,
-            off_on_weekends: input.throttle_off_weekends.is_some(),
-            max_kbps: &input.throttle_max_kbps,
-        },
-    );
+    let bandwidth_throttling = check_throttling(check, &input.throttling.fields());
 
     let report_to = check.text("report_to", &input.report_to, false, 1000);
     if let Err(message) = parse_email_list(&report_to) {

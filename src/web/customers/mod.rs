@@ -8,7 +8,7 @@ mod form;
 mod list;
 mod settings;
 
-pub use form::{ThrottlingFields, check_throttling};
+pub use form::{ThrottlingFields, ThrottlingInput, check_throttling};
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -939,20 +939,50 @@ async fn create_contact(
         phone: &contact.phone,
     };
     let contact_id = store::customer_details::add_contact(&mut tx, customer.reseller_id, id, &fields).await?;
-    let mut entry = audit_entry(&user, now, "contact_added", "contact", contact_id);
-    entry.reseller_id = Some(customer.reseller_id);
-    entry.customer_id = Some(id);
-    entry.changes = store::audit::diff(&[
-        ("name", json!(null), json!(contact.name)),
-        ("email", json!(null), json!(contact.email)),
-        ("phone", json!(null), json!(contact.phone)),
-    ]);
-    store::audit::record(&mut tx, entry).await?;
+    audit_contact(
+        &mut tx,
+        &user,
+        now,
+        &customer,
+        contact_id,
+        "contact_added",
+        None,
+        Some((&contact.name, &contact.email, &contact.phone)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &format!("/customers/{id}#contacts"),
         Flash::success(format!("{} is added.", contact.name)),
     ))
+}
+
+/// A contact's name, email and phone, before or after a change.
+type ContactValues<'a> = (&'a str, &'a str, &'a str);
+
+/// The audit entry of a contact change, with the fields before and after (None: did not exist).
+#[allow(clippy::too_many_arguments)]
+async fn audit_contact(
+    tx: &mut store::Tx,
+    user: &CurrentUser,
+    now: DateTime<Utc>,
+    customer: &CustomerDetail,
+    contact_id: i64,
+    action: &'static str,
+    before: Option<ContactValues<'_>>,
+    after: Option<ContactValues<'_>>,
+) -> Result<(), AppError> {
+    let value = |values: Option<ContactValues<'_>>, pick: fn(ContactValues<'_>) -> &str| json!(values.map(pick));
+    let mut entry = audit_entry(user, now, action, "contact", contact_id);
+    entry.reseller_id = Some(customer.reseller_id);
+    entry.customer_id = Some(customer.id);
+    entry.changes = store::audit::diff(&[
+        ("name", value(before, |v| v.0), value(after, |v| v.0)),
+        ("email", value(before, |v| v.1), value(after, |v| v.1)),
+        ("phone", value(before, |v| v.2), value(after, |v| v.2)),
+    ]);
+    store::audit::record(tx, entry).await?;
+    Ok(())
 }
 
 async fn edit_contact(
@@ -1010,15 +1040,17 @@ async fn update_contact(
     if !store::customer_details::update_contact(&mut tx, id, contact_id, &fields).await? {
         return Err(AppError::NotFound);
     }
-    let mut entry = audit_entry(&user, now, "contact_updated", "contact", contact_id);
-    entry.reseller_id = Some(customer.reseller_id);
-    entry.customer_id = Some(id);
-    entry.changes = store::audit::diff(&[
-        ("name", json!(before.name), json!(contact.name)),
-        ("email", json!(before.email), json!(contact.email)),
-        ("phone", json!(before.phone), json!(contact.phone)),
-    ]);
-    store::audit::record(&mut tx, entry).await?;
+    audit_contact(
+        &mut tx,
+        &user,
+        now,
+        &customer,
+        contact_id,
+        "contact_updated",
+        Some((&before.name, &before.email, &before.phone)),
+        Some((&contact.name, &contact.email, &contact.phone)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &format!("/customers/{id}#contacts"),
@@ -1074,15 +1106,17 @@ async fn delete_contact(
     if !store::customer_details::delete_contact(&mut tx, id, contact_id).await? {
         return Err(AppError::NotFound);
     }
-    let mut entry = audit_entry(&user, now, "contact_deleted", "contact", contact_id);
-    entry.reseller_id = Some(customer.reseller_id);
-    entry.customer_id = Some(id);
-    entry.changes = store::audit::diff(&[
-        ("name", json!(contact.name), json!(null)),
-        ("email", json!(contact.email), json!(null)),
-        ("phone", json!(contact.phone), json!(null)),
-    ]);
-    store::audit::record(&mut tx, entry).await?;
+    audit_contact(
+        &mut tx,
+        &user,
+        now,
+        &customer,
+        contact_id,
+        "contact_deleted",
+        Some((&contact.name, &contact.email, &contact.phone)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         &format!("/customers/{id}#contacts"),

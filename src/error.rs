@@ -18,6 +18,9 @@ pub enum AppError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// A read-only account tried to change something.
+    #[error("this account may not change anything")]
+    ReadOnly,
     /// Not logged in: pages redirect to the login form and come back to `next` afterwards.
     #[error("not logged in")]
     Unauthenticated { next: Option<String> },
@@ -53,7 +56,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ReadOnly | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -72,6 +75,7 @@ impl AppError {
         match self {
             Self::NotFound => "not_found",
             Self::Forbidden => "forbidden",
+            Self::ReadOnly => "read_only",
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::Csrf => "csrf_failed",
             Self::Invalid(_) => "invalid",
@@ -91,6 +95,12 @@ impl AppError {
             Self::Forbidden => (
                 "Not allowed",
                 "Your role does not give access to this page or action.".into(),
+            ),
+            Self::ReadOnly => (
+                "Read-only access",
+                "Your account can look at everything of your reseller but change nothing. \
+                 Ask your reseller's owner if you need to make changes."
+                    .into(),
             ),
             Self::Unauthenticated { .. } => ("Please log in", "Log in to continue.".into()),
             Self::Csrf => (
@@ -151,6 +161,8 @@ impl From<sqlx::Error> for AppError {
                     Self::BadRequest("A value is outside what is allowed.".into())
                 }
                 Some("23503") => Self::Conflict("Something this refers to does not exist any more.".into()),
+                // A write inside a read-only account's transaction (store::rescoped).
+                Some("25006") => Self::ReadOnly,
                 // Connection lost, admin shutdown, cannot connect now, statement timeout.
                 Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::csrf;
 use super::sessions::{FLASH_COOKIE, SESSION_COOKIE, cookie, read_cookie, sha256};
-use crate::domain::tenancy::{Role, Scope};
+use crate::domain::tenancy::{Access, Role, Scope};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
@@ -31,7 +31,14 @@ pub struct CurrentUser {
     pub role: Role,
     pub reseller_id: Option<i64>,
     pub customer_id: Option<i64>,
+    /// May look at everything its scope holds and change nothing (but its own password and
+    /// second factor).
     pub read_only: bool,
+    /// `Some` for an admin its owner limited to chosen customers.
+    pub granted_customers: Option<Vec<i64>>,
+    pub two_factor_enabled: bool,
+    /// The reseller requires a second factor of its staff.
+    pub two_factor_required: bool,
     pub csrf_token: String,
     pub session_hash: Vec<u8>,
     pub impersonating: Option<Impersonation>,
@@ -59,6 +66,21 @@ impl CurrentUser {
                 customer_id: customer_id.unwrap_or(-1),
             },
         }
+    }
+
+    /// The scope with the limits of this user's account, for every transaction on tenant data.
+    pub fn access(&self) -> Access {
+        let limited = self.impersonating.is_none() && self.role == Role::ResellerAdmin;
+        Access {
+            scope: self.scope(),
+            customers: if limited { self.granted_customers.clone() } else { None },
+            read_only: self.read_only && self.role == Role::ResellerAdmin,
+        }
+    }
+
+    /// Staff who must enrol a second factor before anything else (their reseller requires it).
+    pub fn must_enrol_two_factor(&self) -> bool {
+        self.two_factor_required && !self.two_factor_enabled
     }
 
     /// The role whose rights apply: an impersonating admin has the customer user's rights, no more.
@@ -226,6 +248,20 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
         };
     }
 
+    if let Some(user) = &user {
+        if user.must_enrol_two_factor() && !enrolment_path(request.uri().path()) {
+            let flash = Flash::error("Your reseller requires two-factor authentication: set it up to continue.");
+            let mut response = axum::response::Redirect::to(ENROL_PATH).into_response();
+            if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            return response;
+        }
+        if user.access().read_only && is_state_changing(request.method()) && !own_account_path(request.uri().path()) {
+            return AppError::ReadOnly.into_response();
+        }
+    }
+
     request.extensions_mut().insert(Authenticated(user));
     request.extensions_mut().insert(FlashMessage(flash));
     let mut response = next.run(request).await;
@@ -241,6 +277,18 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
+}
+
+/// Where a user whose reseller requires a second factor must go before anything else.
+pub const ENROL_PATH: &str = "/account/two-factor";
+
+fn enrolment_path(path: &str) -> bool {
+    path == "/logout" || path.starts_with(ENROL_PATH)
+}
+
+/// What a read-only account may still change: its own session, password and second factor.
+fn own_account_path(path: &str) -> bool {
+    matches!(path, "/logout" | "/account/password" | "/impersonation/end") || path.starts_with(ENROL_PATH)
 }
 
 fn is_state_changing(method: &Method) -> bool {
@@ -296,6 +344,9 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         reseller_id: row.reseller_id,
         customer_id: row.customer_id,
         read_only: row.read_only,
+        granted_customers: row.granted_customers,
+        two_factor_enabled: row.two_factor_enabled,
+        two_factor_required: row.two_factor_required,
         csrf_token: row.csrf_token,
         session_hash: hash,
         impersonating,

@@ -10,5 +10,6 @@ pub mod sla;
 pub mod space;
 pub mod tenancy;
 pub mod throttling;
+pub mod totp;
 pub mod units;
 pub mod validation;

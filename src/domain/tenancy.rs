@@ -109,6 +109,57 @@ impl Scope {
     }
 }
 
+/// A scope with what a staff user's account adds to it: an admin its owner limited to chosen
+/// customers sees only those, and a read-only admin changes nothing. The store layer carries both
+/// into every transaction it opens (`store::scoped`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub scope: Scope,
+    /// `Some`: only these customers of the scope's reseller (possibly none).
+    pub customers: Option<Vec<i64>>,
+    pub read_only: bool,
+}
+
+impl Access {
+    pub fn may_see_customer(&self, customer_id: i64) -> bool {
+        self.customers.as_ref().is_none_or(|ids| ids.contains(&customer_id))
+    }
+
+    /// The `app.customer_ids` setting the row-level-security policies read: an array literal, or
+    /// empty for "not limited".
+    pub fn customer_ids_setting(&self) -> String {
+        match &self.customers {
+            None => String::new(),
+            Some(ids) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!("{{{}}}", list.join(","))
+            }
+        }
+    }
+}
+
+impl From<Scope> for Access {
+    fn from(scope: Scope) -> Self {
+        Access {
+            scope,
+            customers: None,
+            read_only: false,
+        }
+    }
+}
+
+impl From<&Scope> for Access {
+    fn from(scope: &Scope) -> Self {
+        Access::from(*scope)
+    }
+}
+
+impl From<&Access> for Access {
+    fn from(access: &Access) -> Self {
+        access.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +203,18 @@ mod tests {
     fn the_operator_scope_covers_everything() {
         assert!(Scope::Operator.covers(1, None));
         assert!(Scope::Operator.covers(99, Some(5)));
+    }
+    #[test]
+    fn a_limited_access_names_its_customers_to_the_database() {
+        let scope = Scope::Reseller { reseller_id: 7 };
+        let mut access = Access::from(scope);
+        assert_eq!(access.customer_ids_setting(), "");
+        assert!(access.may_see_customer(42));
+        access.customers = Some(vec![3, 5]);
+        assert_eq!(access.customer_ids_setting(), "{3,5}");
+        assert!(access.may_see_customer(5));
+        assert!(!access.may_see_customer(42));
+        access.customers = Some(Vec::new());
+        assert_eq!(access.customer_ids_setting(), "{}", "limited to none is not unlimited");
     }
 }

@@ -13,6 +13,11 @@ pub struct AdminRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub password_changed_at: DateTime<Utc>,
+    pub read_only: bool,
+    pub limited_to_granted_customers: bool,
+    /// How many customers a limited admin may see.
+    pub granted_customers: i64,
+    pub two_factor_enabled: bool,
 }
 
 impl AdminRow {
@@ -21,7 +26,10 @@ impl AdminRow {
     }
 }
 
-const COLUMNS: &str = "id, username, display_name, role, disabled_at, created_at, password_changed_at";
+const COLUMNS: &str = "id, username, display_name, role, disabled_at, created_at, password_changed_at, read_only, \
+    limited_to_granted_customers, \
+    (SELECT count(*) FROM admin_customer_grants g WHERE g.user_id = users.id) AS granted_customers, \
+    totp_secret IS NOT NULL AS two_factor_enabled";
 
 /// The owner first, then admins by name. Reseller scope only.
 pub async fn list(tx: &mut Tx) -> Result<Vec<AdminRow>, sqlx::Error> {
@@ -103,4 +111,94 @@ pub async fn set_password(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A customer an owner may grant an admin, and whether it is granted.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerChoice {
+    pub id: i64,
+    pub name: String,
+    pub granted: bool,
+}
+
+/// The reseller's customers (not deleted) by name, marking those granted to `user_id`.
+pub async fn customer_choices(tx: &mut Tx, user_id: i64) -> Result<Vec<CustomerChoice>, sqlx::Error> {
+    let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_as::<_, CustomerChoice>(
+        "SELECT c.id, c.name, g.customer_id IS NOT NULL AS granted \
+         FROM customers c \
+         LEFT JOIN admin_customer_grants g ON g.customer_id = c.id AND g.user_id = $2 \
+         WHERE c.reseller_id = $1 AND c.lifecycle <> 'deleted' AND NOT c.is_default \
+         ORDER BY lower(c.name), c.id",
+    )
+    .bind(reseller)
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// What an admin may do: everything, or read only; every customer, or only `customers` (ids of
+/// other resellers' customers are ignored, not granted).
+pub struct AdminAccess<'a> {
+    pub read_only: bool,
+    pub limited: bool,
+    pub customers: &'a [i64],
+}
+
+/// Sets an admin's access; returns the customers now granted. Never the owner.
+pub async fn set_access(tx: &mut Tx, user_id: i64, access: &AdminAccess<'_>) -> Result<Vec<i64>, sqlx::Error> {
+    let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    let done = sqlx::query(
+        "UPDATE users SET read_only = $3, limited_to_granted_customers = $4 \
+         WHERE id = $1 AND reseller_id = $2 AND role = 'reseller_admin'",
+    )
+    .bind(user_id)
+    .bind(reseller)
+    .bind(access.read_only)
+    .bind(access.limited)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    sqlx::query("DELETE FROM admin_customer_grants WHERE user_id = $1 AND reseller_id = $2")
+        .bind(user_id)
+        .bind(reseller)
+        .execute(&mut **tx)
+        .await?;
+    let granted: Vec<i64> = if access.limited {
+        sqlx::query_scalar(
+            "INSERT INTO admin_customer_grants (user_id, reseller_id, customer_id) \
+             SELECT $1, c.reseller_id, c.id FROM customers c \
+             WHERE c.reseller_id = $2 AND c.id = ANY ($3) AND c.lifecycle <> 'deleted' AND NOT c.is_default \
+             RETURNING customer_id",
+        )
+        .bind(user_id)
+        .bind(reseller)
+        .bind(access.customers)
+        .fetch_all(&mut **tx)
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(granted)
+}
+
+/// Whether the reseller requires its owner and admins to use a second factor.
+pub async fn requires_two_factor(tx: &mut Tx) -> Result<bool, sqlx::Error> {
+    let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query_scalar("SELECT require_two_factor FROM resellers WHERE id = $1")
+        .bind(reseller)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+pub async fn set_requires_two_factor(tx: &mut Tx, required: bool) -> Result<(), sqlx::Error> {
+    let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query("UPDATE resellers SET require_two_factor = $2 WHERE id = $1")
+        .bind(reseller)
+        .bind(required)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

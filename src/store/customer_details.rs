@@ -41,6 +41,9 @@ pub struct CustomerDetail {
 
 /// The customer if it is the caller's and not deleted.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
+    if tx.check_customer(customer_id).is_err() {
+        return Ok(None);
+    }
     let (reseller, customer) = tenant(tx);
     sqlx::query_as::<_, CustomerDetail>(
         "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.is_default, c.name, c.legal_name, c.email, c.address, \

@@ -104,6 +104,7 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
                       WHERE ($1::bigint IS NULL OR reseller_id = $1) GROUP BY customer_id) k ON k.customer_id = c.id \
            WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
              AND ($2::text = '' OR c.name ILIKE $3) \
+             AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
          ) \
          SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
                 used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
@@ -119,6 +120,7 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
         .bind(filter.after.as_ref().map(|(key, _)| key.as_str()))
         .bind(filter.after.as_ref().map(|(_, id)| *id).unwrap_or(0))
         .bind(filter.limit)
+        .bind(tx.access().customers.clone())
         .fetch_all(&mut **tx)
         .await
 }
@@ -171,6 +173,7 @@ pub struct Customer {
 }
 
 pub async fn get(tx: &mut Tx, id: i64) -> Result<Customer, sqlx::Error> {
+    tx.check_customer(id)?;
     let reseller = tx.scope().reseller_id();
     sqlx::query_as::<_, Customer>(
         "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.is_default, c.name, c.legal_name, c.email, \
@@ -196,6 +199,7 @@ pub async fn get(tx: &mut Tx, id: i64) -> Result<Customer, sqlx::Error> {
 
 /// Locks the customer's row for the rest of the transaction (concurrent toggles, client adds).
 pub async fn lock(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+    tx.check_customer(id)?;
     let reseller = tx.scope().reseller_id();
     sqlx::query("SELECT id FROM customers WHERE id = $1 AND ($2::bigint IS NULL OR reseller_id = $2) FOR UPDATE")
         .bind(id)

@@ -28,17 +28,31 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::domain::tenancy::Scope;
+use crate::domain::tenancy::{Access, Scope};
 
 /// A transaction that has told PostgreSQL whose data it may touch.
 pub struct Tx {
     inner: Transaction<'static, Postgres>,
-    scope: Scope,
+    access: Access,
 }
 
 impl Tx {
     pub fn scope(&self) -> &Scope {
-        &self.scope
+        &self.access.scope
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// Refuses a customer outside what the caller's account may see (an admin limited to chosen
+    /// customers), before any query about it runs.
+    pub fn check_customer(&self, customer_id: i64) -> Result<(), sqlx::Error> {
+        if self.access.may_see_customer(customer_id) {
+            Ok(())
+        } else {
+            Err(sqlx::Error::RowNotFound)
+        }
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
@@ -59,10 +73,11 @@ impl DerefMut for Tx {
     }
 }
 
-/// Opens a transaction carrying `scope`. The settings are transaction-local (`set_config(…, true)`)
-/// so they can never leak to the next request that borrows the same pooled connection.
-pub async fn scoped(pool: &PgPool, scope: &Scope) -> Result<Tx, sqlx::Error> {
-    rescoped(pool.begin().await?, scope).await
+/// Opens a transaction carrying `access` (a scope, or a user's scope with the limits of its
+/// account). The settings are transaction-local (`set_config(…, true)`) so they can never leak to
+/// the next request that borrows the same pooled connection.
+pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
+    rescoped(pool.begin().await?, access).await
 }
 
 /// A transaction for logging in and looking up sessions, before any tenant scope is known: the
@@ -84,17 +99,26 @@ pub fn tenant(tx: &Tx) -> (Option<i64>, Option<i64>) {
 
 /// Turns an auth-scope transaction (after it changed a session) into one carrying `scope`, so the
 /// session change and its audit entry commit together or not at all.
-pub async fn rescoped(mut inner: Transaction<'static, Postgres>, scope: &Scope) -> Result<Tx, sqlx::Error> {
+///
+/// A read-only account's transaction is READ ONLY: PostgreSQL itself refuses any write it tries,
+/// whichever handler forgot to check (the error maps to a 403).
+pub async fn rescoped(mut inner: Transaction<'static, Postgres>, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
+    let access = access.into();
+    let scope = access.scope;
     let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
     let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
     sqlx::query(
         "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
-                set_config('app.customer_id', $3, true)",
+                set_config('app.customer_id', $3, true), set_config('app.customer_ids', $4, true)",
     )
     .bind(scope.kind())
     .bind(reseller)
     .bind(customer)
+    .bind(access.customer_ids_setting())
     .execute(&mut *inner)
     .await?;
-    Ok(Tx { inner, scope: *scope })
+    if access.read_only {
+        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *inner).await?;
+    }
+    Ok(Tx { inner, access })
 }

@@ -14,6 +14,10 @@ pub struct SessionRow {
     pub reseller_id: Option<i64>,
     pub customer_id: Option<i64>,
     pub read_only: bool,
+    /// `Some` for an admin limited to chosen customers: those customers' ids.
+    pub granted_customers: Option<Vec<i64>>,
+    pub two_factor_enabled: bool,
+    pub two_factor_required: bool,
     pub csrf_token: String,
     pub last_seen_at: DateTime<Utc>,
     pub impersonated_customer_id: Option<i64>,
@@ -55,6 +59,12 @@ pub async fn find_live(
 ) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as::<_, SessionRow>(
         "SELECT u.id AS user_id, u.username, u.display_name, u.role, u.reseller_id, u.customer_id, u.read_only, \
+                CASE WHEN u.limited_to_granted_customers THEN \
+                    ARRAY(SELECT g.customer_id FROM admin_customer_grants g WHERE g.user_id = u.id ORDER BY g.customer_id) \
+                END AS granted_customers, \
+                u.totp_secret IS NOT NULL AS two_factor_enabled, \
+                (u.role IN ('reseller_owner', 'reseller_admin') AND reseller_requires_two_factor(u.reseller_id)) \
+                    AS two_factor_required, \
                 s.csrf_token, s.last_seen_at, s.impersonated_customer_id, s.impersonated_reseller_id, s.impersonated_customer_name, \
                 s.impersonation_expires_at \
          FROM sessions s \

@@ -78,6 +78,7 @@ async fn change_password(
     let ended = store::sessions::delete_others(&mut tx, user.id, Some(&user.session_hash)).await?;
     tx.commit().await?;
 
+    // The audit entry is about the user's own account, which even a read-only admin may change.
     let mut tx = store::scoped(state.db(), &user.scope()).await?;
     store::audit::record(
         &mut tx,

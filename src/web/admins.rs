@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
             "/admins/{id}/password",
             get(edit_admin_password).post(reset_admin_password),
         )
+        .route("/admins/{id}/access", get(edit_admin_access).post(save_admin_access))
+        .route("/admins/two-factor", post(set_two_factor_requirement))
 }
 
 const OWNER: [Role; 1] = [Role::ResellerOwner];
@@ -44,6 +46,7 @@ fn generated_password() -> String {
 pub struct AdminsPage {
     pub layout: Layout,
     pub admins: Vec<AdminRow>,
+    pub two_factor_required: bool,
 }
 
 async fn show_admins(
@@ -52,12 +55,14 @@ async fn show_admins(
     flash: FlashMessage,
 ) -> Result<Response, AppError> {
     user.require(&OWNER)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let admins = store::admins::list(&mut tx).await?;
+    let two_factor_required = store::admins::requires_two_factor(&mut tx).await?;
     tx.commit().await?;
     let page = AdminsPage {
         layout: Layout::new(&user, flash, "admins", "Admins"),
         admins,
+        two_factor_required,
     };
     Ok(render(&page)?.into_response())
 }
@@ -156,7 +161,7 @@ async fn create_admin(
     }
     let hash = passwords::hash_blocking(password.clone()).await?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let created = store::admins::create(
         &mut tx,
         NewAdmin {
@@ -204,7 +209,7 @@ async fn create_admin(
 }
 
 async fn find_admin(state: &AppState, user: &CurrentUser, id: i64) -> Result<AdminRow, AppError> {
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let admin = store::admins::find(&mut tx, id).await?;
     tx.commit().await?;
     admin.ok_or(AppError::NotFound)
@@ -265,7 +270,7 @@ async fn enable_admin(
 async fn set_admin_disabled(state: AppState, user: CurrentUser, id: i64, disable: bool) -> Result<Response, AppError> {
     user.require(&OWNER)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let admin = store::admins::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     refuse_owner(&admin, if disable { "disabled" } else { "re-enabled" })?;
     if admin.disabled_at.is_some() == disable {
@@ -344,7 +349,7 @@ async fn reset_admin_password(
     }
     let hash = passwords::hash_blocking(password.clone()).await?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     if !store::admins::set_password(&mut tx, id, &hash, now).await? {
         return Err(AppError::NotFound);
     }
@@ -369,4 +374,179 @@ async fn reset_admin_password(
         "/admins",
         Flash::success(format!("{} has a new password.", admin.display_name)),
     ))
+}
+
+#[derive(Template)]
+#[template(path = "admins/access.html")]
+pub struct AccessPage {
+    pub layout: Layout,
+    pub admin: AdminRow,
+    pub read_only: bool,
+    pub limited: bool,
+    pub customers: Vec<store::admins::CustomerChoice>,
+    pub errors: FieldErrors,
+}
+
+async fn edit_admin_access(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashMessage,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    user.require(&OWNER)?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
+    let admin = store::admins::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    refuse_owner(&admin, "limited")?;
+    let customers = store::admins::customer_choices(&mut tx, id).await?;
+    tx.commit().await?;
+    let page = AccessPage {
+        layout: Layout::new(&user, flash, "admins", "Admin access"),
+        read_only: admin.read_only,
+        limited: admin.limited_to_granted_customers,
+        admin,
+        customers,
+        errors: FieldErrors::new(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// The access form: `customer` repeats (one checkbox per customer), so the body is read as pairs.
+struct AccessForm {
+    rights: String,
+    customer_scope: String,
+    customers: Vec<i64>,
+}
+
+fn read_access_form(body: &[u8]) -> Result<AccessForm, AppError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut customers = Vec::new();
+    for (_, value) in pairs.iter().filter(|(k, _)| k == "customer") {
+        let id = value
+            .parse::<i64>()
+            .map_err(|_| AppError::BadRequest("A chosen customer is not a customer id.".into()))?;
+        if !customers.contains(&id) {
+            customers.push(id);
+        }
+    }
+    Ok(AccessForm {
+        rights: field("rights"),
+        customer_scope: field("customer_scope"),
+        customers,
+    })
+}
+
+async fn save_admin_access(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> Result<Response, AppError> {
+    user.require(&OWNER)?;
+    let form = read_access_form(&body)?;
+    let mut check = FormCheck::new();
+    let read_only = check.choice("rights", &form.rights, &["full", "read_only"]) == "read_only";
+    let limited = check.choice("customer_scope", &form.customer_scope, &["all", "chosen"]) == "chosen";
+    if limited && form.customers.is_empty() {
+        check.error(
+            "customers",
+            "Choose at least one customer, or let the admin see all of them.",
+        );
+    }
+    let now = state.clock().now();
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
+    let admin = store::admins::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    refuse_owner(&admin, "limited")?;
+    if !check.is_ok() {
+        let mut customers = store::admins::customer_choices(&mut tx, id).await?;
+        for choice in &mut customers {
+            choice.granted = form.customers.contains(&choice.id);
+        }
+        tx.commit().await?;
+        let page = AccessPage {
+            layout: Layout::new(&user, FlashMessage::default(), "admins", "Admin access"),
+            admin,
+            read_only,
+            limited,
+            customers,
+            errors: check.errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+    }
+    let access = store::admins::AdminAccess {
+        read_only,
+        limited,
+        customers: &form.customers,
+    };
+    let granted = store::admins::set_access(&mut tx, id, &access).await?;
+    if limited && granted.is_empty() {
+        return Err(AppError::BadRequest(
+            "None of the chosen customers belongs to your reseller.".into(),
+        ));
+    }
+    let mut entry = audit_entry(&user, now, "admin_access_changed", "user", id);
+    entry.changes = store::audit::diff(&[
+        ("read_only", json!(admin.read_only), json!(read_only)),
+        (
+            "limited_to_chosen_customers",
+            json!(admin.limited_to_granted_customers),
+            json!(limited),
+        ),
+        ("customers", json!(null), json!(granted)),
+    ]);
+    store::audit::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    let rights = if read_only { "read-only" } else { "full" };
+    let reach = if limited {
+        format!("{} chosen customer(s)", granted.len())
+    } else {
+        "every customer".to_string()
+    };
+    Ok(redirect_with_flash(
+        "/admins",
+        Flash::success(format!("{} now has {rights} access to {reach}.", admin.display_name)),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TwoFactorRequirementForm {
+    #[serde(default)]
+    required: String,
+}
+
+/// The reseller-wide rule: every owner and admin must use a second factor to log in. Those
+/// without one are sent to enrol at their next page.
+async fn set_two_factor_requirement(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<TwoFactorRequirementForm>,
+) -> Result<Response, AppError> {
+    user.require(&OWNER)?;
+    let mut check = FormCheck::new();
+    let required = check.choice("required", &form.required, &["yes", "no"]) == "yes";
+    if !check.is_ok() {
+        return Err(AppError::Invalid(check.errors));
+    }
+    let now = state.clock().now();
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
+    let before = store::admins::requires_two_factor(&mut tx).await?;
+    store::admins::set_requires_two_factor(&mut tx, required).await?;
+    let reseller = user.reseller_id.unwrap_or_default();
+    let mut entry = audit_entry(&user, now, "two_factor_requirement_changed", "reseller", reseller);
+    entry.changes = store::audit::diff(&[("two_factor_required", json!(before), json!(required))]);
+    store::audit::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    let message = if required {
+        "Two-factor authentication is now required for you and every admin of your reseller."
+    } else {
+        "Two-factor authentication is now optional for your reseller's admins."
+    };
+    Ok(redirect_with_flash("/admins", Flash::success(message)))
 }

@@ -133,7 +133,7 @@ async fn show_alerts(
             c.id,
         )),
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let mut alerts = store::alerts::list(
         &mut tx,
         &Filter {
@@ -239,7 +239,7 @@ fn is_htmx(headers: &HeaderMap) -> bool {
 
 /// The alert's row as it now stands, for htmx to swap in place of the old one.
 async fn redraw_row(state: &AppState, user: &CurrentUser, id: i64, back: String) -> Result<Response, AppError> {
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let rows = store::alerts::list(
         &mut tx,
         &Filter {
@@ -274,7 +274,7 @@ async fn change_alert(
 ) -> Result<Response, AppError> {
     user.require(&STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let alert = store::alerts::find_for_update(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;

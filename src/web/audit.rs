@@ -154,7 +154,7 @@ async fn show_audit(
         before,
         limit: if csv { 100_000 } else { PAGE_SIZE + 1 },
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let mut rows = store::audit::list(&mut tx, &filter).await?;
     let (actions, kinds, customers) = if csv {
         (vec![], vec![], vec![])

@@ -174,7 +174,7 @@ async fn show_customer(
     user.require(STAFF)?;
     let today = state.clock().today();
     let from = today - Duration::days(USAGE_DAYS - 1);
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let seats = store::seat_limits::for_customer(&mut tx, id).await?;
     let usage = store::customer_details::usage(&mut tx, id, from, today).await?;
@@ -385,7 +385,7 @@ async fn show_sla(
     let from_day = to_day - Duration::days(period - 1);
     let from: DateTime<Utc> = from_day.and_time(chrono::NaiveTime::MIN).and_utc();
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let seats = store::seat_limits::for_customer(&mut tx, id).await?;
     let backup_days = store::customer_details::job_days(&mut tx, id, false, from, now).await?;
@@ -537,7 +537,7 @@ async fn edit_account(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     tx.commit().await?;
     let form = AccountForm {
@@ -575,7 +575,7 @@ async fn update_account(
     let address = check.text("address", &form.address, false, 300);
     let city = check.text("city", &form.city, false, 120);
     let phone = check.text("phone", &form.phone, false, 40);
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     if !check.is_ok() {
         let page = AccountFormPage {
@@ -667,7 +667,7 @@ async fn edit_service_plan(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let plans = store::customer_details::plans(&mut tx).await?;
     tx.commit().await?;
@@ -707,7 +707,7 @@ async fn update_service_plan(
     user.require(STAFF)?;
     let now = state.clock().now();
     let today = now.date_naive();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let plans = store::customer_details::plans(&mut tx).await?;
 
@@ -903,7 +903,7 @@ async fn new_contact(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     tx.commit().await?;
     Ok(render(&contact_form_page(
@@ -924,7 +924,7 @@ async fn create_contact(
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let contact = match check_contact(&form) {
         Ok(contact) => contact,
@@ -991,7 +991,7 @@ async fn edit_contact(
     Path((id, contact_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let contact = store::customer_details::contact(&mut tx, id, contact_id)
         .await?
@@ -1020,7 +1020,7 @@ async fn update_contact(
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let before = store::customer_details::contact(&mut tx, id, contact_id)
         .await?
@@ -1065,7 +1065,7 @@ async fn confirm_delete_contact(
     Path((id, contact_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let contact = store::customer_details::contact(&mut tx, id, contact_id)
         .await?
@@ -1098,7 +1098,7 @@ async fn delete_contact(
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find(&mut tx, id).await?;
     let contact = store::customer_details::contact(&mut tx, id, contact_id)
         .await?

@@ -365,7 +365,7 @@ async fn render_tab(
     let limit = if csv { CSV_MAX_ROWS } else { PAGE_SIZE };
     let operator = user.effective_role() == Role::Operator;
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let resellers = if operator {
         store::dashboard::reseller_options(&mut tx).await?
     } else {
@@ -833,7 +833,7 @@ async fn preview_bulk_limits(
         Ok(checked) => checked,
         Err(message) => return Ok(redirect_with_flash("/dashboard/exceeding", Flash::error(message))),
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let changes = store::seat_limits::plan(&mut tx, &form.rows, change).await?;
     tx.commit().await?;
     if changes.len() != form.rows.len() {
@@ -875,7 +875,7 @@ async fn apply_bulk_limits(
         Ok(checked) => checked,
         Err(message) => return Ok(redirect_with_flash("/dashboard/exceeding", Flash::error(message))),
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let changes = store::seat_limits::plan(&mut tx, &form.rows, change).await?;
     if changes.len() != form.rows.len() {
         return Err(AppError::NotFound);

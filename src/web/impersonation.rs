@@ -62,7 +62,7 @@ fn parse_customer_id(value: &str) -> Result<i64, AppError> {
 }
 
 async fn find_customer(state: &AppState, user: &CurrentUser, customer_id: i64) -> Result<TargetCustomer, AppError> {
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::impersonation::find_customer(&mut tx, customer_id).await?;
     tx.commit().await?;
     customer.ok_or(AppError::NotFound)

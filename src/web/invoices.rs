@@ -108,7 +108,7 @@ pub async fn show_invoice_report(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let filter = filter(&state, &user, &query).await?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let rows = store::invoicing::report(&mut tx, filter.month, filter.reseller, Some(REPORT_LIMIT + 1)).await?;
     let totals = store::invoicing::report_totals(&mut tx, filter.month, filter.reseller).await?;
     let mut months = store::invoicing::report_months(&mut tx).await?;
@@ -169,7 +169,7 @@ pub async fn export_invoice_report(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let filter = filter(&state, &user, &query).await?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let rows = store::invoicing::report(&mut tx, filter.month, filter.reseller, None).await?;
     tx.commit().await?;
     let month = filter.month.format("%Y-%m").to_string();
@@ -220,7 +220,7 @@ pub async fn show_invoice(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let (invoice, lines) = store::invoicing::invoice(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;

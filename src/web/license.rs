@@ -146,7 +146,7 @@ async fn show_license(
         ),
     };
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let (reseller, resellers) = licensed_reseller(&mut tx, &user, query.reseller.as_deref()).await?;
     let customers = store::license::customers(&mut tx, reseller.id).await?;
     if selected_customer.is_some_and(|id| !customers.iter().any(|c| c.id == id)) {
@@ -309,7 +309,7 @@ async fn choose_extension(
 ) -> Result<Response, AppError> {
     let reseller_id = owner_reseller(&user)?;
     let offer_id = parse_id(query.offer.as_deref(), "offer")?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let reseller = store::license::reseller(&mut tx, reseller_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -361,7 +361,7 @@ async fn extend_license(
         parse_id(Some(&form.offer_id), "offer")?.ok_or_else(|| AppError::BadRequest("Choose an offer.".into()))?;
     let now = state.clock().now();
     let starts_on = months::first_of_month(state.clock().today());
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let offer = store::license::offer(&mut tx, offer_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -41,7 +41,7 @@ async fn confirm_revive(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find_customer(&mut tx, id).await?;
     tx.commit().await?;
     let today = state.clock().today();
@@ -95,7 +95,7 @@ async fn revive_customer(
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find_customer(&mut tx, id).await?;
     if !store::lifecycle::revive(&mut tx, id, now.date_naive()).await? {
         return Ok(redirect_with_flash(
@@ -158,7 +158,7 @@ async fn show_convert_form(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find_customer(&mut tx, id).await?;
     let plans = store::lifecycle::paid_plans(&mut tx).await?;
     tx.commit().await?;
@@ -193,7 +193,7 @@ async fn convert_customer(
     user.require(STAFF)?;
     let now = state.clock().now();
     let today = now.date_naive();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = find_customer(&mut tx, id).await?;
     let plans = store::lifecycle::paid_plans(&mut tx).await?;
     let mut check = FormCheck::new();

@@ -107,6 +107,8 @@ pub struct Layout {
     pub flash: Option<Flash>,
     /// "Logged in as" banner: the customer's name and when it ends.
     pub impersonating: Option<(String, String)>,
+    /// What limits the user's account: read-only, chosen customers only (shown as a banner).
+    pub access_note: Option<String>,
     pub logged_in: bool,
 }
 
@@ -126,6 +128,7 @@ impl Layout {
                     imp.expires_at.format("%H:%M UTC").to_string(),
                 )
             }),
+            access_note: access_note(user),
             logged_in: true,
         }
     }
@@ -141,8 +144,22 @@ impl Layout {
             csrf_token,
             flash: flash.0,
             impersonating: None,
+            access_note: None,
             logged_in: false,
         }
+    }
+}
+
+fn access_note(user: &CurrentUser) -> Option<String> {
+    let access = user.access();
+    match (access.read_only, &access.customers) {
+        (false, None) => None,
+        (true, None) => Some("Read-only access: you can see everything of your reseller and change nothing.".into()),
+        (read_only, Some(ids)) => Some(format!(
+            "{}You see only the {} customer(s) your reseller's owner chose for you.",
+            if read_only { "Read-only access. " } else { "" },
+            ids.len()
+        )),
     }
 }
 

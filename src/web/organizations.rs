@@ -120,7 +120,7 @@ async fn show_organizations(
     };
     let month = months::first_of_month(state.clock().today());
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let resellers = if user.effective_role() == Role::Operator {
         store::dashboard::reseller_options(&mut tx).await?
     } else {
@@ -341,7 +341,7 @@ async fn new_organization(
     user.require(&STAFF)?;
     if user.effective_role() == Role::Operator && selected_reseller(&user, query.reseller.as_deref())?.is_none() {
         // The operator first says which reseller the organization is for.
-        let mut tx = store::scoped(state.db(), &user.scope()).await?;
+        let mut tx = store::scoped(state.db(), &user.access()).await?;
         let resellers = store::license::reseller_options(&mut tx).await?;
         tx.commit().await?;
         let page = ChooseResellerPage {
@@ -351,7 +351,7 @@ async fn new_organization(
         return Ok(render(&page)?.into_response());
     }
     let reseller_id = target_reseller(&user, query.reseller.as_deref())?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let allowance = store::organizations::allowance(&mut tx, reseller_id, false)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -383,7 +383,7 @@ async fn create_organization(
     let max_mau = check.number("max_mau", &form.max_mau, 0, i64::from(i32::MAX));
 
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let allowance = store::organizations::allowance(&mut tx, reseller_id, true)
         .await?
         .ok_or(AppError::NotFound)?;

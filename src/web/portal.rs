@@ -100,7 +100,7 @@ async fn load_page(
 ) -> Result<PortalPage, AppError> {
     let today = state.clock().today();
     let from = today - Duration::days(USAGE_DAYS - 1);
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::portal::summary(&mut tx).await?;
     let connectors = store::portal::connectors(&mut tx).await?;
     let jobs = store::portal::recent_jobs(&mut tx, 20).await?;
@@ -195,7 +195,7 @@ async fn add_client(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
     }
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let limits = store::portal::client_limits(&mut tx, true).await?;
     if let Some(refusal) = client_refusal(&limits) {
         return Err(AppError::Conflict(refusal));

@@ -51,7 +51,7 @@ async fn show_resellers(
     flash: FlashMessage,
 ) -> Result<Response, AppError> {
     user.require(&[Role::Operator])?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let resellers = store::resellers::list(&mut tx).await?;
     tx.commit().await?;
     let page = ResellersPage {
@@ -147,7 +147,7 @@ async fn form_page(
     let server: Option<Value> = match &editing {
         Some(r) => r.server_throttling.clone(),
         None => {
-            let mut tx = store::scoped(state.db(), &user.scope()).await?;
+            let mut tx = store::scoped(state.db(), &user.access()).await?;
             let value = store::customers::server_throttling(&mut tx).await?;
             tx.commit().await?;
             value
@@ -208,7 +208,7 @@ async fn show_edit_reseller(
 ) -> Result<Response, AppError> {
     user.require(&[Role::Operator])?;
     let id = parse_reseller_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let reseller = store::resellers::get(&mut tx, id).await?;
     let owner = store::resellers::owner(&mut tx, id).await?;
     tx.commit().await?;
@@ -307,7 +307,7 @@ async fn create_reseller(
         Some(password) => Some(passwords::hash_blocking(password).await?),
         None => None,
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let owner = OwnerSettings {
         username: input.owner_username.trim(),
         display_name: input.owner_display_name.trim(),
@@ -357,7 +357,7 @@ async fn update_reseller(
     user.require(&[Role::Operator])?;
     let id = parse_reseller_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let reseller = store::resellers::get(&mut tx, id).await?;
     let owner = store::resellers::owner(&mut tx, id).await?;
     tx.commit().await?;
@@ -379,7 +379,7 @@ async fn update_reseller(
         Some(password) => Some(passwords::hash_blocking(password).await?),
         None => None,
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     // Under the reseller's lock, the space rule is checked again against what customers hold now.
     let current = store::resellers::lock(&mut tx, id).await?;
     if checked.settings.disk_space_bytes < current.allotted_to_customers {

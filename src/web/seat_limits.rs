@@ -96,7 +96,7 @@ fn views(rows: Vec<store::seat_limits::SeatLimitRow>, now: DateTime<Utc>) -> Vec
 }
 
 async fn load(state: &AppState, user: &CurrentUser, id: i64) -> Result<(CustomerState, Vec<LimitView>), AppError> {
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::lifecycle::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let rows = store::seat_limits::for_customer(&mut tx, id).await?;
     tx.commit().await?;
@@ -174,7 +174,7 @@ async fn schedule_seat_limit(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
     };
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let Some((old_limit, old_pending, old_on)) =
         store::seat_limits::schedule(&mut tx, id, &form.seat_property, new_limit, effective_on).await?
     else {
@@ -217,7 +217,7 @@ async fn cancel_seat_limit(
 ) -> Result<Response, AppError> {
     user.require(STAFF)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::lifecycle::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let Some((pending, on)) = store::seat_limits::cancel_pending(&mut tx, id, &form.seat_property).await? else {
         return Ok(redirect_with_flash(

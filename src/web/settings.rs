@@ -63,7 +63,7 @@ async fn page(
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let settings: EmailSettings = store::email::settings(&mut tx).await?;
     let summary = store::email::summary(&mut tx, now).await?;
     let problems = store::email::problems(&mut tx).await?;
@@ -121,7 +121,7 @@ pub async fn update_email_settings(
         )
         .await;
     }
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let before = store::email::settings(&mut tx).await?;
     store::email::update_settings(&mut tx, &sender, global).await?;
     let mut entry = audit_entry(&user, now, "email_settings_changed", "server_settings", 1);
@@ -160,7 +160,7 @@ pub async fn send_test_email(
             at: now,
         },
     )?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let id = emails::enqueue(&mut tx, &email, now).await?;
     let mut entry = audit_entry(&user, now, "test_email_queued", "email", id);
     entry.changes = json!({"to": to});
@@ -182,7 +182,7 @@ pub async fn retry_email(
     user.require(&[Role::Operator])?;
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     if !store::email::requeue(&mut tx, id, now).await? {
         return Err(AppError::NotFound);
     }

@@ -125,7 +125,7 @@ async fn space_page(
     selected: Option<i64>,
     row_error: Option<RowError>,
 ) -> Result<Response, AppError> {
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let resellers = store::space::resellers(&mut tx, None).await?;
     // Reseller staff see their own reseller opened; the operator opens one at a time (or the
     // only one there is), so the page stays bounded whatever the installation's size.
@@ -256,7 +256,7 @@ async fn update_reseller_space(
     let id = parse_id(&id)?;
     let now = state.clock().now();
     let row = format!("reseller-{id}");
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let reseller = store::resellers::lock(&mut tx, id).await?;
     let refused = match read_gib(&input.gib, false) {
         Err(message) => Some(message),
@@ -299,7 +299,7 @@ async fn update_customer_space(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     store::customers::lock(&mut tx, id).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let snapshot = store::customers::reseller_snapshot(&mut tx, customer.reseller_id, Some(id), true).await?;
@@ -356,7 +356,7 @@ async fn update_client_space(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let client = store::space::client(&mut tx, id).await?;
     // The customer's row is the lock that serialises its clients' limits.
     store::customers::lock(&mut tx, client.customer_id).await?;
@@ -428,7 +428,7 @@ async fn show_client_throttling(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let client = store::space::client(&mut tx, id).await?;
     tx.commit().await?;
     let (inherited, effective) = resolved(&client);
@@ -459,7 +459,7 @@ async fn update_client_throttling(
     let now = state.clock().now();
     let mut check = FormCheck::new();
     let setting = check_throttling(&mut check, &input.fields());
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let client = store::space::client(&mut tx, id).await?;
     if !check.is_ok() {
         drop(tx);

@@ -40,7 +40,7 @@ pub async fn confirm_account_email(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let portal = store::customers::portal_user(&mut tx, id)
         .await?
@@ -68,7 +68,7 @@ pub async fn send_account_email(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let Some(portal) = store::customers::portal_user(&mut tx, id)
         .await?

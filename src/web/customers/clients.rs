@@ -37,7 +37,7 @@ pub async fn show_clients(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let clients = store::clients::list(&mut tx, id).await?;
     tx.commit().await?;
@@ -75,7 +75,7 @@ pub async fn show_new_client(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     tx.commit().await?;
     let page = NewClientPage {
@@ -101,7 +101,7 @@ pub async fn create_client(
     let client_key = check.text("client_key", &form.client_key, true, 120);
     let hostname = check.text("hostname", &form.hostname, false, 253);
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     store::customers::lock(&mut tx, id).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     if customer.lifecycle == "scheduled_for_deletion" {
@@ -165,7 +165,7 @@ pub async fn confirm_delete_client(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let (id, client_id) = (parse_id(&id)?, parse_id(&client_id)?);
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let client = store::clients::get(&mut tx, id, client_id).await?;
     tx.commit().await?;
@@ -197,7 +197,7 @@ pub async fn delete_client(
     require_staff(&user)?;
     let (id, client_id) = (parse_id(&id)?, parse_id(&client_id)?);
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let client = store::clients::get(&mut tx, id, client_id).await?;
     store::clients::delete(&mut tx, customer.reseller_id, id, client_id, user.name(), now).await?;
@@ -248,7 +248,7 @@ pub async fn show_deleted_items(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let items = store::clients::deleted_items(&mut tx, id).await?;
     tx.commit().await?;

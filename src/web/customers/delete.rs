@@ -60,7 +60,7 @@ pub async fn confirm_delete_customer(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     if let Some(message) = refusal(&mut tx, &customer).await? {
         return Err(AppError::Conflict(message));
@@ -85,7 +85,7 @@ pub async fn delete_customer(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     // Another tenant's customer is not found before anything about the form is said.
     store::customers::lock(&mut tx, id).await?;
     let customer = store::customers::get(&mut tx, id).await?;

@@ -279,7 +279,7 @@ async fn form_page(
         Some(e) => Some(e.customer.reseller_id),
         None => user.scope().reseller_id().or_else(|| input.reseller_id.parse().ok()),
     };
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let excluding = editing.as_ref().map(|e| e.customer.id);
     let own = editing.as_ref().and_then(|e| e.customer.bandwidth_throttling.clone());
     let snapshot_result = page_context(&mut tx, user, reseller_id, excluding, own.as_ref()).await;
@@ -287,7 +287,7 @@ async fn form_page(
         Ok(context) => context,
         // An operator's ?reseller= that does not exist: show the form without a snapshot.
         Err(AppError::NotFound) if editing.is_none() => {
-            let mut tx = store::scoped(state.db(), &user.scope()).await?;
+            let mut tx = store::scoped(state.db(), &user.access()).await?;
             page_context(&mut tx, user, None, None, None).await?
         }
         Err(error) => return Err(error),
@@ -349,7 +349,7 @@ pub async fn show_edit_customer(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let portal = store::customers::portal_user(&mut tx, id).await?;
     tx.commit().await?;
@@ -783,7 +783,7 @@ pub async fn create_customer(
     };
     let name = check.text("name", &input.name, true, 120);
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let snapshot = store::customers::reseller_snapshot(&mut tx, reseller_id, None, false).await?;
     let plans = store::customers::service_plans(&mut tx).await?;
     if snapshot.customers >= i64::from(snapshot.max_customers) {
@@ -806,7 +806,7 @@ pub async fn create_customer(
     let portal = hash_portal_password(checked.portal).await?;
     let pass_key = random_token();
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     // Under the lock, the allowance is checked again: two creations cannot take the last place.
     let locked = store::customers::reseller_snapshot(&mut tx, reseller_id, None, true).await?;
     if locked.customers >= i64::from(locked.max_customers) {
@@ -898,7 +898,7 @@ pub async fn update_customer(
     let today = state.clock().today();
     let mut check = FormCheck::new();
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let portal_user = store::customers::portal_user(&mut tx, id).await?;
     let snapshot = store::customers::reseller_snapshot(&mut tx, customer.reseller_id, Some(id), false).await?;
@@ -926,7 +926,7 @@ pub async fn update_customer(
     }
     let portal = hash_portal_password(checked.portal).await?;
 
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     store::customers::lock(&mut tx, id).await?;
     let locked = store::customers::reseller_snapshot(&mut tx, editing.customer.reseller_id, Some(id), true).await?;
     if let Some(quota) = checked.settings.space_quota_bytes
@@ -1023,7 +1023,7 @@ pub async fn regenerate_pass_key(
     let id = parse_id(&id)?;
     let now = state.clock().now();
     let pass_key = random_token();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     store::customers::set_pass_key_hash(&mut tx, id, &sha256_hex(&pass_key)).await?;
     let entry = customer_audit(&user, now, "customer_pass_key_regenerated", customer.reseller_id, id);
@@ -1048,7 +1048,7 @@ pub async fn confirm_regenerate_pass_key(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     tx.commit().await?;
     let page = ConfirmPage {

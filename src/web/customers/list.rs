@@ -152,7 +152,7 @@ pub async fn show_customers(
         return export(state, user, query).await;
     }
     let (filter, sort) = read_filter(&user, &query)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let resellers = store::customers::reseller_tree(&mut tx).await?;
     if filter
         .reseller_id
@@ -247,7 +247,7 @@ async fn export(state: AppState, user: CurrentUser, query: ListQuery) -> Result<
     let (mut filter, _) = read_filter(&user, &query)?;
     filter.after = None;
     filter.limit = None;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let rows = store::customers::list(&mut tx, &filter).await?;
     tx.commit().await?;
     let csv_rows = rows.into_iter().map(|row| {
@@ -306,7 +306,7 @@ pub async fn toggle_auto_authorize(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let on = store::customers::toggle_auto_authorize(&mut tx, id).await?;
     let mut entry = customer_audit(&user, now, "customer_auto_authorize_changed", customer.reseller_id, id);
@@ -338,7 +338,7 @@ pub async fn toggle_activation(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     if customer.lifecycle == "scheduled_for_deletion" && !customer.activated {
         return Err(AppError::Conflict(format!(

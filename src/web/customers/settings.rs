@@ -45,7 +45,7 @@ pub async fn show_replication(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     tx.commit().await?;
     let input = ReplicationInput {
@@ -76,7 +76,7 @@ pub async fn update_replication(
     let custom = mode == "custom";
     let target = check.text("target", &input.target, custom, 200);
     let schedule = check.text("schedule", &input.schedule, custom, 120);
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     if !check.is_ok() {
         drop(tx);
@@ -155,7 +155,7 @@ pub async fn show_invoice_config(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let plans = store::invoicing::plans(&mut tx, customer.reseller_id).await?;
     let config = store::invoicing::config(&mut tx, id).await?;
@@ -183,7 +183,7 @@ pub async fn update_invoice_config(
     require_staff(&user)?;
     let id = parse_id(&id)?;
     let now = state.clock().now();
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let plans = store::invoicing::plans(&mut tx, customer.reseller_id).await?;
     let before = store::invoicing::config(&mut tx, id).await?;
@@ -275,7 +275,7 @@ pub async fn show_invoices(
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
     let id = parse_id(&id)?;
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
     let customer = store::customers::get(&mut tx, id).await?;
     let invoices = store::invoicing::invoices(&mut tx, id).await?;
     tx.commit().await?;

@@ -51,6 +51,11 @@ pub struct ServeConfig {
     #[arg(long, env = "SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
 
+    /// Take the client's address from the last X-Forwarded-For entry (set this behind a load
+    /// balancer that writes it; otherwise a client could name any address it likes).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// How long "log in as a customer" lasts before it ends by itself, in minutes.
     #[arg(long, env = "IMPERSONATION_MINUTES", default_value_t = 30,
           value_parser = clap::value_parser!(i64).range(1..=1440))]
@@ -72,6 +77,8 @@ pub struct WebConfig {
     pub smtp_configured: bool,
     /// The start of links in emails (set-password links), without a trailing slash.
     pub public_url: String,
+    /// Whether the client address comes from X-Forwarded-For (behind a load balancer).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for WebConfig {
@@ -85,6 +92,7 @@ impl Default for WebConfig {
             impersonation_minutes: 30,
             smtp_configured: false,
             public_url: "http://127.0.0.1:8080".to_string(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -99,6 +107,7 @@ impl ServeConfig {
             secure_cookies,
             impersonation_minutes: self.impersonation_minutes,
             smtp_configured: self.smtp_url.is_some(),
+            trust_forwarded_for: self.trust_forwarded_for,
             public_url: self
                 .public_url
                 .clone()

@@ -241,7 +241,9 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
     })?;
     tracing::info!("MSP Portal is serving at http://{}", config.bind);
     println!("MSP Portal: http://{}/login", config.bind);
-    axum::serve(listener, build_router(state))
+    // The peer address feeds the per-address login throttle.
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     // The engine finishes the step it is in (committed or rolled back as a whole), then stops.

@@ -6,5 +6,6 @@ pub mod impersonation;
 pub mod passwords;
 pub mod sessions;
 pub mod throttle;
+pub mod two_factor;
 
 pub use current_user::{CurrentUser, Flash};

@@ -22,6 +22,7 @@ pub mod resellers;
 pub mod seat_limits;
 pub mod sessions;
 pub mod space;
+pub mod two_factor;
 pub mod users;
 
 use std::ops::{Deref, DerefMut};

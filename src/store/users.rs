@@ -8,12 +8,15 @@ pub struct LoginUser {
     pub id: i64,
     pub password_hash: String,
     pub disabled: bool,
+    /// The login needs a second factor after the password.
+    pub two_factor: bool,
 }
 
 /// Finds a user by username, case-insensitively. Runs in the auth scope.
 pub async fn find_for_login(conn: &mut PgConnection, username: &str) -> Result<Option<LoginUser>, sqlx::Error> {
     sqlx::query_as::<_, LoginUser>(
-        "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled FROM users WHERE lower(username) = lower($1)",
+        "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled, totp_secret IS NOT NULL AS two_factor \
+         FROM users WHERE lower(username) = lower($1)",
     )
     .bind(username)
     .fetch_optional(conn)

@@ -78,35 +78,52 @@ async fn change_password(
     let ended = store::sessions::delete_others(&mut tx, user.id, Some(&user.session_hash)).await?;
     tx.commit().await?;
 
-    // The audit entry is about the user's own account, which even a read-only admin may change.
-    let mut tx = store::scoped(state.db(), &user.scope()).await?;
-    store::audit::record(
-        &mut tx,
-        store::audit::Entry {
-            at: now,
-            actor_user_id: Some(user.id),
-            actor_name: user.name(),
-            impersonator_name: None,
-            reseller_id: user.reseller_id,
-            customer_id: user.customer_id,
-            action: "password_changed",
-            object_kind: "user",
-            object_id: user.id.to_string(),
-            changes: json!({"other_sessions_ended": ended}),
-            reason: "",
-        },
+    record_own_account_change(
+        &state,
+        &user,
+        "password_changed",
+        json!({"other_sessions_ended": ended}),
     )
     .await?;
-    tx.commit().await?;
     Ok(redirect_with_flash(
         user.effective_role().home_path(),
         Flash::success("Your password has been changed."),
     ))
 }
 
+/// Audits a change a user made to its own account. The entry is about the account, which even a
+/// read-only admin may change, so the transaction carries the plain scope.
+pub async fn record_own_account_change(
+    state: &AppState,
+    user: &CurrentUser,
+    action: &'static str,
+    changes: serde_json::Value,
+) -> Result<(), AppError> {
+    let mut tx = store::scoped(state.db(), &user.scope()).await?;
+    store::audit::record(
+        &mut tx,
+        store::audit::Entry {
+            at: state.clock().now(),
+            actor_user_id: Some(user.id),
+            actor_name: user.name(),
+            impersonator_name: None,
+            reseller_id: user.reseller_id,
+            customer_id: user.customer_id,
+            action,
+            object_kind: "user",
+            object_id: user.id.to_string(),
+            changes,
+            reason: "",
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// While logged in as a customer, "your password" would be ambiguous: the admin's is not the
 /// customer's to change, and the customer's is not the admin's.
-fn refuse_while_impersonating(user: &CurrentUser) -> Result<(), AppError> {
+pub fn refuse_while_impersonating(user: &CurrentUser) -> Result<(), AppError> {
     if user.impersonating.is_some() {
         Err(AppError::Forbidden)
     } else {

@@ -2,7 +2,10 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,7 +15,8 @@ use serde::Deserialize;
 use super::{Layout, redirect_with_flash, render};
 use crate::auth::current_user::{FlashMessage, MaybeUser};
 use crate::auth::sessions::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, read_cookie, sha256};
-use crate::auth::{CurrentUser, Flash, passwords};
+use crate::auth::throttle::Lock;
+use crate::auth::{CurrentUser, Flash, passwords, two_factor};
 use crate::domain::tenancy::Role;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -21,6 +25,7 @@ use crate::store;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(show_login).post(log_in))
+        .route("/login/two-factor", get(show_second_step).post(answer_second_step))
         .route("/logout", post(log_out))
 }
 
@@ -89,34 +94,30 @@ fn login_form(
 async fn log_in(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim().to_string();
-    if username.is_empty() || form.password.is_empty() {
-        let error = Some("Enter your username and password.".to_string());
-        return login_form(
+    let again = |error: String, status: StatusCode| {
+        login_form(
             &state,
             FlashMessage::default(),
-            username,
-            form.next,
-            error,
+            username.clone(),
+            form.next.clone(),
+            Some(error),
+            status,
+        )
+    };
+    if username.is_empty() || form.password.is_empty() {
+        return again(
+            "Enter your username and password.".into(),
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     let now = state.clock().now();
-    if let Some(until) = state.logins().locked_until(&username, now) {
-        let message = format!(
-            "Too many failed attempts for this username. Try again after {}.",
-            until.format("%H:%M UTC")
-        );
-        return login_form(
-            &state,
-            FlashMessage::default(),
-            username,
-            form.next,
-            Some(message),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    let address = client_address(&state, &headers, peer.as_ref().map(|Extension(info)| info));
+    if let Some(lock) = state.logins().lock(&username, address, now) {
+        return again(lock_message(lock), StatusCode::TOO_MANY_REQUESTS);
     }
     let mut tx = store::auth(state.db()).await?;
     let found = store::users::find_for_login(&mut tx, &username).await?;
@@ -128,24 +129,93 @@ async fn log_in(
     };
     let password_ok = passwords::verify_blocking(form.password.clone(), stored_hash).await;
     let Some(user_id) = user_id.filter(|_| password_ok) else {
-        state.logins().record_failure(&username, now);
+        state.logins().record_failure_from(&username, address, now);
         tracing::info!("failed login");
-        return login_form(
-            &state,
-            FlashMessage::default(),
-            username,
-            form.next,
-            Some(BAD_CREDENTIALS.to_string()),
-            StatusCode::UNAUTHORIZED,
-        );
+        return again(BAD_CREDENTIALS.to_string(), StatusCode::UNAUTHORIZED);
     };
 
+    if found.as_ref().is_some_and(|user| user.two_factor) {
+        // The password was right; the session waits for the second factor.
+        let token = random_token();
+        let id_hash = sha256(&token);
+        let next = safe_next(&form.next).unwrap_or_default();
+        let mut tx = store::auth(state.db()).await?;
+        store::two_factor::create_challenge(
+            &mut tx,
+            store::two_factor::NewChallenge {
+                id_hash: &id_hash,
+                user_id,
+                next_path: next,
+                now,
+                expires_at: now + Duration::minutes(two_factor::CHALLENGE_MINUTES),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let secure = state.web().secure_cookies;
+        let max_age = two_factor::CHALLENGE_MINUTES * 60;
+        return Ok((
+            AppendHeaders([(
+                header::SET_COOKIE,
+                cookie(two_factor::CHALLENGE_COOKIE, &token, Some(max_age), true, secure),
+            )]),
+            Redirect::to(SECOND_STEP_PATH),
+        )
+            .into_response());
+    }
     state.logins().record_success(&username);
-    // A new id at every login, so a session id planted before login is worth nothing after it.
+    start_session(&state, &headers, user_id, &form.next, &[]).await
+}
+
+fn lock_message(lock: Lock) -> String {
+    match lock {
+        Lock::Username(until) => format!(
+            "Too many failed attempts for this username. Try again after {}.",
+            until.format("%H:%M UTC")
+        ),
+        Lock::Address(until) => format!(
+            "Too many failed logins from your network. Try again after {}.",
+            until.format("%H:%M UTC")
+        ),
+    }
+}
+
+/// Where the request came from: the peer, or behind a trusted load balancer the last address it
+/// appended to X-Forwarded-For. None in-process (tests without a peer).
+fn client_address(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    peer: Option<&ConnectInfo<SocketAddr>>,
+) -> Option<IpAddr> {
+    if state.web().trust_forwarded_for {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|ConnectInfo(address)| address.ip())
+}
+
+/// Opens a session for a user who has proven who it is, replacing any session the browser held
+/// (so a session id planted before login is worth nothing after it), and goes on to `next`.
+async fn start_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    user_id: i64,
+    next: &str,
+    also_clear: &[&str],
+) -> Result<Response, AppError> {
+    let now = state.clock().now();
     let token = random_token();
     let expires_at = now + Duration::hours(state.web().session_absolute_hours);
     let mut tx = store::auth(state.db()).await?;
-    if let Some(old) = cookie_header(&headers).and_then(|c| read_cookie(&c, SESSION_COOKIE).map(sha256)) {
+    if let Some(old) = cookie_header(headers).and_then(|c| read_cookie(&c, SESSION_COOKIE).map(sha256)) {
         store::sessions::delete(&mut tx, &old).await?;
     }
     let id_hash = sha256(&token);
@@ -169,10 +239,10 @@ async fn log_in(
         .ok_or(AppError::Unavailable)?;
     tracing::info!(user_id, "logged in");
 
-    let target = safe_next(&form.next).unwrap_or(role.home_path()).to_string();
+    let target = safe_next(next).unwrap_or(role.home_path()).to_string();
     let secure = state.web().secure_cookies;
     let max_age = state.web().session_absolute_hours * 3600;
-    Ok((
+    let mut response = (
         AppendHeaders([
             (
                 header::SET_COOKIE,
@@ -182,7 +252,121 @@ async fn log_in(
         ]),
         Redirect::to(&target),
     )
-        .into_response())
+        .into_response();
+    for name in also_clear {
+        if let Ok(clear) = cookie(name, "", Some(0), true, secure).parse() {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+    }
+    Ok(response)
+}
+
+/// The login's second step: where a password that was right leads when the user has a second factor.
+pub const SECOND_STEP_PATH: &str = "/login/two-factor";
+
+#[derive(Template)]
+#[template(path = "auth/two_factor.html")]
+pub struct SecondStepPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecondStepForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn challenge_hash(headers: &axum::http::HeaderMap) -> Option<Vec<u8>> {
+    let cookies = cookie_header(headers)?;
+    read_cookie(&cookies, two_factor::CHALLENGE_COOKIE)
+        .filter(|token| !token.is_empty())
+        .map(sha256)
+}
+
+fn second_step_form(state: &AppState, error: Option<String>, status: StatusCode) -> Result<Response, AppError> {
+    let token = random_token();
+    let set = cookie(LOGIN_CSRF_COOKIE, &token, None, true, state.web().secure_cookies);
+    let page = SecondStepPage {
+        layout: Layout::anonymous("Two-factor authentication", token, FlashMessage::default()),
+        error,
+    };
+    Ok((status, AppendHeaders([(header::SET_COOKIE, set)]), render(&page)?).into_response())
+}
+
+fn start_over(message: &str) -> Response {
+    redirect_with_flash("/login", Flash::error(message))
+}
+
+async fn show_second_step(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(user) = user {
+        return Ok(Redirect::to(user.effective_role().home_path()).into_response());
+    }
+    let Some(hash) = challenge_hash(&headers) else {
+        return Ok(start_over("Log in with your username and password first."));
+    };
+    let mut tx = store::auth(state.db()).await?;
+    let challenge = store::two_factor::find_challenge(&mut tx, &hash, state.clock().now()).await?;
+    tx.commit().await?;
+    if challenge.is_none() {
+        return Ok(start_over("That login has expired. Log in again."));
+    }
+    second_step_form(&state, None, StatusCode::OK)
+}
+
+async fn answer_second_step(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<SecondStepForm>,
+) -> Result<Response, AppError> {
+    let Some(hash) = challenge_hash(&headers) else {
+        return Ok(start_over("Log in with your username and password first."));
+    };
+    let now = state.clock().now();
+    let address = client_address(&state, &headers, peer.as_ref().map(|Extension(info)| info));
+    let mut tx = store::auth(state.db()).await?;
+    let Some(challenge) = store::two_factor::find_challenge(&mut tx, &hash, now).await? else {
+        tx.commit().await?;
+        return Ok(start_over("That login has expired. Log in again."));
+    };
+    if let Some(lock) = state.logins().lock(&challenge.username, address, now) {
+        store::two_factor::delete_challenge(&mut tx, &hash).await?;
+        tx.commit().await?;
+        return Ok(start_over(&lock_message(lock)));
+    }
+    let Some(proof) = two_factor::check(&mut tx, challenge.user_id, &form.code, now).await? else {
+        state.logins().record_failure_from(&challenge.username, address, now);
+        tracing::info!("wrong second factor");
+        if challenge.failed_attempts + 1 >= two_factor::CHALLENGE_ATTEMPTS {
+            store::two_factor::delete_challenge(&mut tx, &hash).await?;
+            tx.commit().await?;
+            return Ok(start_over("Too many wrong codes. Log in again."));
+        }
+        store::two_factor::record_challenge_failure(&mut tx, &hash).await?;
+        tx.commit().await?;
+        let message =
+            "That code is not right, or was used already. Enter the current code from your app, or a recovery code.";
+        return second_step_form(&state, Some(message.into()), StatusCode::UNAUTHORIZED);
+    };
+    store::two_factor::delete_challenge(&mut tx, &hash).await?;
+    tx.commit().await?;
+    state.logins().record_success(&challenge.username);
+    if proof == two_factor::Proof::RecoveryCode {
+        tracing::info!(user_id = challenge.user_id, "logged in with a recovery code");
+    }
+    start_session(
+        &state,
+        &headers,
+        challenge.user_id,
+        &challenge.next_path,
+        &[two_factor::CHALLENGE_COOKIE],
+    )
+    .await
 }
 
 async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
@@ -194,10 +378,12 @@ async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Res
         let ended_by = crate::auth::impersonation::EndedBy::LogOut;
         crate::auth::impersonation::end(state.db(), &user.session_hash, actor, ended_by, state.clock().now()).await?;
     }
+    // Logging out ends every session of the user, on every device: a session left open on a
+    // shared computer ends with the one the user remembers to close.
     let mut tx = store::auth(state.db()).await?;
-    store::sessions::delete(&mut tx, &user.session_hash).await?;
+    let ended = store::sessions::delete_others(&mut tx, user.id, None).await?;
     tx.commit().await?;
-    tracing::info!(user_id = user.id, "logged out");
+    tracing::info!(user_id = user.id, sessions = ended, "logged out");
     let mut response = redirect_with_flash("/login", Flash::success("You have logged out."));
     if let Ok(clear) = cookie(SESSION_COOKIE, "", Some(0), true, state.web().secure_cookies).parse() {
         response.headers_mut().append(header::SET_COOKIE, clear);

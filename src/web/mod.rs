@@ -25,6 +25,7 @@ pub mod seat_limits;
 pub mod set_password;
 pub mod settings;
 pub mod space;
+pub mod two_factor;
 
 use askama::Template;
 use axum::Router;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(show_home))
         .merge(login::routes())
         .merge(account::routes())
+        .merge(two_factor::routes())
         .merge(dashboard::routes())
         .merge(customer_details::routes())
         .merge(lifecycle::routes())

@@ -288,7 +288,10 @@ fn enrolment_path(path: &str) -> bool {
 
 /// What a read-only account may still change: its own session, password and second factor.
 fn own_account_path(path: &str) -> bool {
-    matches!(path, "/logout" | "/account/password" | "/impersonation/end") || path.starts_with(ENROL_PATH)
+    matches!(
+        path,
+        "/login" | "/login/two-factor" | "/logout" | "/account/password" | "/impersonation/end"
+    ) || path.starts_with(ENROL_PATH)
 }
 
 fn is_state_changing(method: &Method) -> bool {

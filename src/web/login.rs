@@ -188,18 +188,24 @@ fn client_address(
     peer: Option<&ConnectInfo<SocketAddr>>,
 ) -> Option<IpAddr> {
     if state.web().trust_forwarded_for {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|part| part.trim().parse::<IpAddr>().ok())
-            .last();
+        let forwarded = last_forwarded_for(headers);
         if forwarded.is_some() {
             return forwarded;
         }
     }
     peer.map(|ConnectInfo(address)| address.ip())
+}
+
+/// The address a load balancer appended to X-Forwarded-For: only that entry is its word; earlier
+/// ones are whatever the client sent.
+fn last_forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
 }
 
 /// Opens a session for a user who has proven who it is, replacing any session the browser held
@@ -415,7 +421,21 @@ pub fn safe_next(next: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{last_forwarded_for, safe_next};
+
+    #[test]
+    fn only_the_load_balancers_own_forwarded_entry_counts() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(last_forwarded_for(&headers), None);
+        headers.insert("x-forwarded-for", "127.0.0.66, 127.0.0.5".parse().expect("header"));
+        assert_eq!(last_forwarded_for(&headers), "127.0.0.5".parse().ok());
+        headers.insert("x-forwarded-for", "127.0.0.5, not-an-address".parse().expect("header"));
+        assert_eq!(
+            last_forwarded_for(&headers),
+            None,
+            "no falling back to the client's entries"
+        );
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_login() {

@@ -1,6 +1,11 @@
 //! The authorization matrix: every route of the Router × every kind of caller × own versus another
 //! tenant's ids. The list of routes is read from the source (`.route("…")` calls), so a route added
 //! without a row here fails `every_route_is_in_the_matrix`.
+//!
+//! Each row states the answers of the five base callers; the others follow rules (see
+//! [`Case::expect_for`]): an impersonating admin has the customer user's rights, a read-only admin
+//! the admin's pages and none of its actions, an admin limited to chosen customers the admin's
+//! answers except about the customers it was not given.
 
 use std::collections::BTreeSet;
 
@@ -16,14 +21,36 @@ enum Caller {
     Admin,
     Owner,
     Operator,
+    /// A reseller admin logged in as the customer Contoso.
+    Impersonating,
+    /// A reseller admin with read-only access.
+    ReadOnlyAdmin,
+    /// A reseller admin limited to the customer Contoso.
+    LimitedAdmin,
 }
 
-const CALLERS: [Caller; 5] = [
+const CALLERS: [Caller; 8] = [
     Caller::Anonymous,
     Caller::CustomerUser,
     Caller::Admin,
     Caller::Owner,
     Caller::Operator,
+    Caller::Impersonating,
+    Caller::ReadOnlyAdmin,
+    Caller::LimitedAdmin,
+];
+
+/// Routes a read-only account may still post to: its own session, password and second factor.
+const OWN_ACCOUNT_ACTIONS: &[&str] = &[
+    "/login",
+    "/login/two-factor",
+    "/logout",
+    "/account/password",
+    "/account/two-factor/setup",
+    "/account/two-factor/confirm",
+    "/account/two-factor/recovery-codes",
+    "/account/two-factor/disable",
+    "/impersonation/end",
 ];
 
 /// What a caller gets.
@@ -44,6 +71,45 @@ struct Case {
     route: &'static str,
     path: String,
     expect: [Expect; 5],
+    /// About a customer of the caller's reseller that a limited admin was not given.
+    ungranted: bool,
+    /// The impersonating admin's answer where it differs from the customer user's.
+    impersonating: Option<Expect>,
+}
+
+impl Case {
+    fn expect_for(&self, caller: Caller) -> Expect {
+        let admin = self.expect[2];
+        match caller {
+            Caller::Anonymous => self.expect[0],
+            Caller::CustomerUser => self.expect[1],
+            Caller::Admin => admin,
+            Caller::Owner => self.expect[3],
+            Caller::Operator => self.expect[4],
+            Caller::Impersonating => self.impersonating.unwrap_or(self.expect[1]),
+            Caller::ReadOnlyAdmin => {
+                let passes_the_web_layer = self.method == Method::GET
+                    || OWN_ACCOUNT_ACTIONS.contains(&self.route)
+                    || self.route.starts_with("/api/");
+                if passes_the_web_layer {
+                    admin
+                } else {
+                    match admin {
+                        // Refused before the handler runs, whatever the ids.
+                        Allowed | Is(404) | Is(422) | Is(400) => Is(403),
+                        other => other,
+                    }
+                }
+            }
+            Caller::LimitedAdmin => {
+                if self.ungranted {
+                    Is(404)
+                } else {
+                    admin
+                }
+            }
+        }
+    }
 }
 
 /// A staff page of the caller's own reseller.
@@ -59,6 +125,8 @@ const OPERATOR_ACTION: [Expect; 5] = [Is(403), Is(403), Is(403), Is(403), Allowe
 struct Ids {
     own: i64,
     other: i64,
+    /// A customer of the own reseller that the limited admin was not given.
+    ungranted: i64,
     own_contact: i64,
     other_contact: i64,
     own_client: i64,
@@ -77,12 +145,16 @@ fn cases(ids: &Ids) -> Vec<Case> {
         route,
         path,
         expect,
+        ungranted: false,
+        impersonating: None,
     };
     let post = |route: &'static str, path: String, expect: [Expect; 5]| Case {
         method: Method::POST,
         route,
         path,
         expect,
+        ungranted: false,
+        impersonating: None,
     };
     let (own, other) = (ids.own, ids.other);
     let mut cases = vec![
@@ -95,15 +167,71 @@ fn cases(ids: &Ids) -> Vec<Case> {
             [Is(403), Is(303), Is(303), Is(303), Is(303)],
         ),
         get("/healthz", "/healthz".into(), [Is(200); 5]),
+        Case {
+            impersonating: Some(Is(403)),
+            ..get(
+                "/account/password",
+                "/account/password".into(),
+                [Is(303), Is(200), Is(200), Is(200), Is(200)],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..post(
+                "/account/password",
+                "/account/password".into(),
+                [Is(403), Is(422), Is(422), Is(422), Is(422)],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..get(
+                "/account/two-factor",
+                "/account/two-factor".into(),
+                [Is(303), Is(200), Is(200), Is(200), Is(200)],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..post(
+                "/account/two-factor/setup",
+                "/account/two-factor/setup".into(),
+                [Is(403), Is(303), Is(303), Is(303), Is(303)],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..post(
+                "/account/two-factor/confirm",
+                "/account/two-factor/confirm".into(),
+                [Is(403), Allowed, Allowed, Allowed, Allowed],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..post(
+                "/account/two-factor/recovery-codes",
+                "/account/two-factor/recovery-codes".into(),
+                [Is(403), Is(422), Is(422), Is(422), Is(422)],
+            )
+        },
+        Case {
+            impersonating: Some(Is(403)),
+            ..post(
+                "/account/two-factor/disable",
+                "/account/two-factor/disable".into(),
+                [Is(403), Is(422), Is(422), Is(422), Is(422)],
+            )
+        },
         get(
-            "/account/password",
-            "/account/password".into(),
-            [Is(303), Is(200), Is(200), Is(200), Is(200)],
+            "/login/two-factor",
+            "/login/two-factor".into(),
+            [Is(303), Is(303), Is(303), Is(303), Is(303)],
         ),
         post(
-            "/account/password",
-            "/account/password".into(),
-            [Is(403), Is(422), Is(422), Is(422), Is(422)],
+            "/login/two-factor",
+            "/login/two-factor".into(),
+            [Is(403), Is(303), Is(303), Is(303), Is(303)],
         ),
         get(
             "/portal",
@@ -167,9 +295,14 @@ fn cases(ids: &Ids) -> Vec<Case> {
         "/customers/{id}/pass-key",
         "/customers/{id}/delete",
     ];
+    let ungranted = ids.ungranted;
     for route in customer_pages {
         cases.push(get(route, route.replace("{id}", &own.to_string()), STAFF_PAGE));
         cases.push(get(route, route.replace("{id}", &other.to_string()), OTHER_TENANT_PAGE));
+        cases.push(Case {
+            ungranted: true,
+            ..get(route, route.replace("{id}", &ungranted.to_string()), STAFF_PAGE)
+        });
     }
     let customer_actions: &[&'static str] = &[
         "/customers/{id}/account",
@@ -195,6 +328,10 @@ fn cases(ids: &Ids) -> Vec<Case> {
             route.replace("{id}", &other.to_string()),
             OTHER_TENANT_ACTION,
         ));
+        cases.push(Case {
+            ungranted: true,
+            ..post(route, route.replace("{id}", &ungranted.to_string()), STAFF_ACTION)
+        });
     }
     // Revive and convert pages only exist for customers in those states: ask about the other
     // tenant's (404 for competitors) and rely on the dashboard tests for the own ones.
@@ -294,6 +431,13 @@ fn cases(ids: &Ids) -> Vec<Case> {
             format!("/admins/{own_admin}/password"),
             OWNER_PAGE,
         ),
+        get("/admins/{id}/access", format!("/admins/{own_admin}/access"), OWNER_PAGE),
+        post(
+            "/admins/{id}/access",
+            format!("/admins/{other_admin}/access"),
+            [Is(403), Is(403), Is(403), Is(404), Is(403)],
+        ),
+        post("/admins/two-factor", "/admins/two-factor".into(), OWNER_ACTION),
         post(
             "/admins/{id}/password",
             format!("/admins/{other_admin}/password"),
@@ -336,6 +480,14 @@ fn cases(ids: &Ids) -> Vec<Case> {
             format!("/impersonation/new?customer={other}"),
             OTHER_TENANT_PAGE,
         ),
+        Case {
+            ungranted: true,
+            ..get(
+                "/impersonation/new",
+                format!("/impersonation/new?customer={ungranted}"),
+                STAFF_PAGE,
+            )
+        },
         post("/impersonation", "/impersonation".into(), STAFF_ACTION),
         post(
             "/impersonation/end",
@@ -442,6 +594,7 @@ async fn ids(app: &TestApp) -> Ids {
     Ids {
         own,
         other,
+        ungranted: app.customer_id("Proseware").await,
         own_contact: first("SELECT min(id) FROM contacts WHERE customer_id = $1", own).await,
         other_contact: first("SELECT min(id) FROM contacts WHERE customer_id = $1", other).await,
         own_client: first("SELECT min(id) FROM clients WHERE customer_id = $1", own).await,
@@ -474,6 +627,35 @@ async fn every_route_is_in_the_matrix() {
     );
 }
 
+/// Adds the read-only and the limited admin (to Contoso) beside the demo's admin of Northwind.
+async fn add_special_admins(app: &TestApp) {
+    for (username, read_only, limited) in [
+        ("readonly@northwind.example", true, false),
+        ("limited@northwind.example", false, true),
+    ] {
+        sqlx::query(
+            "INSERT INTO users (username, display_name, email, password_hash, role, reseller_id, read_only, \
+                                limited_to_granted_customers, created_at, password_changed_at) \
+             SELECT $1, $1, $1, password_hash, role, reseller_id, $2, $3, created_at, password_changed_at \
+             FROM users WHERE username = 'admin@northwind.example'",
+        )
+        .bind(username)
+        .bind(read_only)
+        .bind(limited)
+        .execute(&app.db)
+        .await
+        .expect("admin");
+    }
+    sqlx::query(
+        "INSERT INTO admin_customer_grants (user_id, reseller_id, customer_id) \
+         SELECT u.id, c.reseller_id, c.id FROM users u, customers c \
+         WHERE u.username = 'limited@northwind.example' AND c.name = 'Contoso'",
+    )
+    .execute(&app.db)
+    .await
+    .expect("grant");
+}
+
 async fn client_for(app: &TestApp, caller: Caller) -> TestClient {
     match caller {
         Caller::Anonymous => app.client(),
@@ -481,20 +663,35 @@ async fn client_for(app: &TestApp, caller: Caller) -> TestClient {
         Caller::Admin => app.login("admin@northwind.example").await,
         Caller::Owner => app.login("owner@northwind.example").await,
         Caller::Operator => app.login("operator").await,
+        Caller::ReadOnlyAdmin => app.login("readonly@northwind.example").await,
+        Caller::LimitedAdmin => app.login("limited@northwind.example").await,
+        Caller::Impersonating => {
+            let admin = app.login("admin@northwind.example").await;
+            let contoso = app.customer_id("Contoso").await.to_string();
+            admin.get(&format!("/impersonation/new?customer={contoso}")).await;
+            let started = admin
+                .post_form("/impersonation", &[("customer_id", &contoso), ("reason", "matrix")])
+                .await;
+            assert_eq!(started.status, StatusCode::SEE_OTHER, "impersonation starts");
+            admin
+        }
     }
 }
 
 #[tokio::test]
 async fn every_caller_gets_the_expected_answer_on_every_route() {
     let app = TestApp::demo().await;
+    add_special_admins(&app).await;
     let ids = ids(&app).await;
     let mut failures = Vec::new();
-    for (index, caller) in CALLERS.into_iter().enumerate() {
+    for caller in CALLERS {
         for case in cases(&ids) {
             // A fresh session per case: a logout or password post must not spoil the next case.
             let client = client_for(&app, caller).await;
             if caller != Caller::Anonymous {
                 client.get("/account/password").await;
+                // Impersonating: the password page is refused; any page gives the session's token.
+                client.get("/portal").await;
             }
             let response = if case.method == Method::GET {
                 client.get(&case.path).await
@@ -511,7 +708,8 @@ async fn every_caller_gets_the_expected_answer_on_every_route() {
                 client.post_form(&case.path, &[]).await
             };
             let status = response.status;
-            let ok = match case.expect[index] {
+            let expected = case.expect_for(caller);
+            let ok = match expected {
                 Is(code) => status.as_u16() == code,
                 Allowed => {
                     !matches!(
@@ -523,7 +721,7 @@ async fn every_caller_gets_the_expected_answer_on_every_route() {
             if !ok {
                 failures.push(format!(
                     "{caller:?} {} {} → {status} (expected {:?})",
-                    case.method, case.path, case.expect[index]
+                    case.method, case.path, expected
                 ));
             }
         }

@@ -395,3 +395,28 @@ async fn repeated_failures_lock_a_username_whether_or_not_it_exists() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn one_address_guessing_many_usernames_is_locked_out_but_others_are_not() {
+    let app = TestApp::demo().await;
+    let guesser = "127.0.0.9:40000";
+    for i in 0..20 {
+        let response = app
+            .client_from(guesser)
+            .log_in(&format!("guess{i}@example.com"), "not-the-password")
+            .await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let locked = app
+        .client_from(guesser)
+        .log_in("admin@northwind.example", DEMO_PASSWORD)
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.text("#login-error").contains("from your network"));
+    assert!(locked.set_cookies().iter().all(|c| !c.starts_with("msp_session=")));
+    let elsewhere = app
+        .client_from("127.0.0.10:40000")
+        .log_in("admin@northwind.example", DEMO_PASSWORD)
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER);
+}

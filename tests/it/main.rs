@@ -2,6 +2,7 @@
 
 mod common;
 
+mod admin_access;
 mod admins;
 mod alerts;
 mod api;
@@ -20,6 +21,7 @@ mod engine;
 mod escaping;
 mod health;
 mod impersonation;
+mod instances;
 mod invoices;
 mod license;
 mod login;
@@ -30,3 +32,4 @@ mod resellers;
 mod row_security;
 mod seed;
 mod space;
+mod two_factor;

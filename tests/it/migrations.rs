@@ -39,6 +39,8 @@ const TABLES: &[&str] = &[
     "email_report_marks",
     "password_tokens",
     "invoice_plan_changes",
+    "recovery_codes",
+    "login_challenges",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -239,7 +239,28 @@ impl TestApp {
             router: self.router.clone(),
             cookies: Arc::default(),
             csrf: Arc::default(),
+            peer: None,
         }
+    }
+
+    /// A browser whose requests arrive from `peer`, as the server's listener reports it.
+    pub fn client_from(&self, peer: &str) -> TestClient {
+        let mut client = self.client();
+        client.peer = Some(peer.parse().expect("a socket address"));
+        client
+    }
+
+    /// A second instance of the application on the same database: a router of its own with a
+    /// pool and in-memory state of its own, as a second server behind a load balancer would be.
+    pub async fn second_instance(&self) -> Router {
+        let app_db = PgPoolOptions::new()
+            .max_connections(3)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options_for(&self.name).username(db::APP_ROLE))
+            .await
+            .expect("second app pool");
+        let state = AppState::new(app_db, Arc::new(self.clock.clone()), WebConfig::default());
+        build_router(state)
     }
 
     /// A browser logged in as `username` with the demo password.
@@ -292,6 +313,7 @@ pub struct TestClient {
     router: Router,
     cookies: Arc<Mutex<HashMap<String, String>>>,
     csrf: Arc<Mutex<Option<String>>>,
+    peer: Option<std::net::SocketAddr>,
 }
 
 pub struct TestResponse {
@@ -355,6 +377,14 @@ impl TestResponse {
 }
 
 impl TestClient {
+    /// The same browser (cookies and all) talking to another instance.
+    pub fn on(&self, router: &Router) -> TestClient {
+        TestClient {
+            router: router.clone(),
+            ..self.clone()
+        }
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.send(Method::GET, path, None, &[]).await
     }
@@ -422,9 +452,12 @@ impl TestClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request
+        let mut request = request
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .expect("valid request");
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        }
         let response = self.router.clone().oneshot(request).await.expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();

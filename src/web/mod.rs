@@ -111,6 +111,8 @@ pub struct Layout {
     pub impersonating: Option<(String, String)>,
     /// What limits the user's account: read-only, chosen customers only (shown as a banner).
     pub access_note: Option<String>,
+    /// A read-only account: the stylesheet hides the forms and links that would change things.
+    pub read_only: bool,
     pub logged_in: bool,
 }
 
@@ -131,6 +133,7 @@ impl Layout {
                 )
             }),
             access_note: access_note(user),
+            read_only: user.access().read_only,
             logged_in: true,
         }
     }
@@ -147,6 +150,7 @@ impl Layout {
             flash: flash.0,
             impersonating: None,
             access_note: None,
+            read_only: false,
             logged_in: false,
         }
     }

@@ -119,6 +119,11 @@ async fn a_read_only_admin_sees_everything_and_changes_nothing() {
     let page = client.get(&format!("/customers/{contoso}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Read-only access"));
+    assert_eq!(
+        page.attrs("body", "class"),
+        vec!["read-only"],
+        "the stylesheet hides the controls"
+    );
     let before: bool = sqlx::query_scalar("SELECT activated FROM customers WHERE id = $1")
         .bind(contoso)
         .fetch_one(&app.db)

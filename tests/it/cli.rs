@@ -49,3 +49,92 @@ fn a_password_in_the_url_is_not_printed() {
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
     assert!(stderr.contains("someone:***@"), "{stderr}");
 }
+
+/// SIGTERM while a request is still arriving: the server stops taking connections but answers
+/// that request in full, then exits cleanly.
+#[test]
+fn a_terminated_server_finishes_the_request_in_flight() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let name = format!("msp_test_{}", uuid::Uuid::new_v4().simple());
+    let base = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+        .env("DATABASE_URL", &url)
+        .env_remove("APP_DATABASE_URL")
+        .env("BIND", &address)
+        .env("SEED_DEMO", "false")
+        .env("ENGINE_TICK_SECONDS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let started = Instant::now();
+    let up = loop {
+        if let Ok(mut probe) = TcpStream::connect(&address) {
+            let _ = probe.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = probe.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                break true;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(up, "the server answers /healthz");
+
+    // Half a login form: the handler is waiting for the rest of the body.
+    let body = "username=someone&password=wrong&next=&csrf_token=x";
+    let mut slow = TcpStream::connect(&address).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    write!(
+        slow,
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .expect("first half");
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        TcpStream::connect(&address).is_err() || server.try_wait().ok().flatten().is_some(),
+        "no new connections once stopping"
+    );
+    slow.write_all(body[10..].as_bytes()).expect("second half");
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).expect("the answer arrives");
+    assert!(answer.starts_with("HTTP/1.1 "), "a whole HTTP answer: {answer:?}");
+    let status = loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            let _ = server.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    crate::common::drop_database(&name);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "a clean exit after the last answer"
+    );
+}

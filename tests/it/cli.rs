@@ -117,7 +117,7 @@ fn a_terminated_server_finishes_the_request_in_flight() {
         TcpStream::connect(&address).is_err() || server.try_wait().ok().flatten().is_some(),
         "no new connections once stopping"
     );
-    slow.write_all(body[10..].as_bytes()).expect("second half");
+    slow.write_all(&body.as_bytes()[10..]).expect("second half");
     let mut answer = String::new();
     slow.read_to_string(&mut answer).expect("the answer arrives");
     assert!(answer.starts_with("HTTP/1.1 "), "a whole HTTP answer: {answer:?}");

@@ -19,6 +19,7 @@ import { takeDocsScreenshots } from './lib/docs.mjs';
 import { flows as staffFlows } from './flows/staff.mjs';
 import { flows as portalFlows } from './flows/portal.mjs';
 import { flows as pendingFlows } from './flows/pending.mjs';
+import { flows as accountFlows } from './flows/account.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -28,7 +29,7 @@ const binary = resolve(process.env.E2E_SERVER ?? join(target, 'debug/msp-portal'
 const chromiumPath = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const firstPort = Number(process.env.E2E_PORT ?? 8090);
 const dbPrefix = process.env.E2E_DATABASE ?? 'msp_portal_browser_e2e';
-const FLOWS = [...staffFlows, ...portalFlows, ...pendingFlows];
+const FLOWS = [...staffFlows, ...portalFlows, ...pendingFlows, ...accountFlows];
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',

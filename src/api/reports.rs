@@ -532,4 +532,94 @@ mod tests {
         assert!(check_report(&report(vec![job(" ", now, None)]), now).is_err());
         assert!(check_report(&report(vec![job("a\u{0}", now, None)]), now).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A string an agent might send: sometimes fine, sometimes blank, long or with controls.
+        fn text() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                "[a-z0-9-]{1,20}".prop_map(serde_json::Value::from),
+                any::<String>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::from("   ")),
+                Just(serde_json::Value::from("a".repeat(121))),
+                any::<i64>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ]
+        }
+
+        /// A timestamp an agent might send: near the server's now, far off, or not a time at all.
+        fn time() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                (-600_000_i64..600_000)
+                    .prop_map(|s| serde_json::Value::from((now() + Duration::seconds(s)).to_rfc3339())),
+                (-100_000_000_i64..100_000_000)
+                    .prop_map(|s| serde_json::Value::from((now() + Duration::seconds(s * 10)).to_rfc3339())),
+                any::<String>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                any::<u64>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                any::<String>().prop_map(serde_json::Value::from),
+            ]
+        }
+
+        fn job_json() -> impl Strategy<Value = serde_json::Value> {
+            let kind = prop_oneof![
+                Just("backup"),
+                Just("restore"),
+                Just("delete"),
+                Just("BACKUP"),
+                Just("")
+            ];
+            let status = prop_oneof![
+                Just("succeeded"),
+                Just("failed"),
+                Just("warning"),
+                Just("running"),
+                Just("?")
+            ];
+            (text(), kind, time(), proptest::option::of(time()), status, number()).prop_map(
+                |(id, kind, started, ended, status, bytes)| {
+                    let mut job = serde_json::json!({
+                        "id": id, "kind": kind, "started_at": started, "status": status, "bytes": bytes
+                    });
+                    if let Some(ended) = ended {
+                        job["ended_at"] = ended;
+                    }
+                    job
+                },
+            )
+        }
+
+        proptest! {
+            /// Whatever an agent sends, the decoder and the checks answer without panicking, and
+            /// what they accept keeps every rule the store relies on.
+            #[test]
+            fn accepted_job_reports_keep_the_rules(jobs in proptest::collection::vec(job_json(), 0..6)) {
+                let body = serde_json::json!({ "jobs": jobs }).to_string();
+                let Ok(report) = serde_json::from_str::<ReportRequest>(&body) else {
+                    return Ok(());
+                };
+                if check_report(&report, now()).is_ok() {
+                    let mut seen = HashSet::new();
+                    for job in &report.jobs {
+                        prop_assert!(!job.id.trim().is_empty() && job.id.chars().count() <= 120);
+                        prop_assert!(!job.id.chars().any(char::is_control));
+                        prop_assert!(seen.insert(job.id.clone()), "ids are unique");
+                        prop_assert!(job.started_at <= now() + Duration::minutes(MAX_FUTURE_SKEW_MINUTES));
+                        prop_assert!(job.started_at >= now() - Duration::days(MAX_PAST_DAYS));
+                        prop_assert!(job.ended_at.is_none_or(|end| end >= job.started_at));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -163,6 +163,9 @@ impl From<sqlx::Error> for AppError {
                 Some("23503") => Self::Conflict("Something this refers to does not exist any more.".into()),
                 // A write inside a read-only account's transaction (store::rescoped).
                 Some("25006") => Self::ReadOnly,
+                // A row the scope's policies do not admit (a scope-checking function refused, or a
+                // write outside the caller's customers): never a crash, never a hint of what exists.
+                Some("42501") => Self::NotFound,
                 // Connection lost, admin shutdown, cannot connect now, statement timeout.
                 Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),

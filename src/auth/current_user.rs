@@ -78,6 +78,21 @@ impl CurrentUser {
         }
     }
 
+    /// Refuses an admin limited to chosen customers: a customer it created would be one it may
+    /// not see, so only the owner (or an unlimited admin) creates customers.
+    pub fn require_unlimited(&self) -> Result<(), AppError> {
+        if self.access().customers.is_some() {
+            Err(AppError::Refused {
+                code: "limited_to_chosen_customers",
+                message: "Your access is limited to customers your reseller's owner chose, so you cannot \
+                          create new ones. Ask the owner to create it or to widen your access."
+                    .into(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Staff who must enrol a second factor before anything else (their reseller requires it).
     pub fn must_enrol_two_factor(&self) -> bool {
         self.two_factor_required && !self.two_factor_enabled

@@ -339,6 +339,7 @@ async fn new_organization(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
     user.require(&STAFF)?;
+    user.require_unlimited()?;
     if user.effective_role() == Role::Operator && selected_reseller(&user, query.reseller.as_deref())?.is_none() {
         // The operator first says which reseller the organization is for.
         let mut tx = store::scoped(state.db(), &user.access()).await?;
@@ -377,6 +378,7 @@ async fn create_organization(
     Form(form): Form<CreateForm>,
 ) -> Result<Response, AppError> {
     user.require(&STAFF)?;
+    user.require_unlimited()?;
     let reseller_id = target_reseller(&user, Some(&form.reseller_id))?;
     let mut check = FormCheck::new();
     let name = check.text("name", &form.name, true, 120);

@@ -90,6 +90,14 @@ async fn a_limited_admin_sees_only_its_customers_on_every_page() {
         .await;
     assert_eq!(toggled.status, StatusCode::NOT_FOUND);
 
+    let create = client.get("/customers/new").await;
+    assert_eq!(
+        create.status,
+        StatusCode::FORBIDDEN,
+        "a customer it creates would be one it cannot see"
+    );
+    assert!(create.body.contains("cannot create new ones"));
+
     // Back to every customer: the next page shows them all, without logging out.
     let all = set_access(&owner, admin, &[("rights", "full"), ("customer_scope", "all")]).await;
     assert_eq!(all.status, StatusCode::SEE_OTHER);

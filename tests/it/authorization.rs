@@ -102,7 +102,13 @@ impl Case {
                 }
             }
             Caller::LimitedAdmin => {
-                if self.ungranted {
+                let creates_a_customer = matches!(
+                    (self.method.as_str(), self.route),
+                    ("GET" | "POST", "/customers/new") | ("GET", "/organizations/new") | ("POST", "/organizations")
+                );
+                if creates_a_customer {
+                    Is(403)
+                } else if self.ungranted {
                     Is(404)
                 } else {
                     admin

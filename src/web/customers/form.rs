@@ -326,6 +326,7 @@ pub async fn show_new_customer(
     Query(query): Query<NewQuery>,
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
+    user.require_unlimited()?;
     let reseller = match user.scope().reseller_id() {
         Some(own) => Some(own),
         None => query.reseller.as_deref().and_then(|r| r.trim().parse::<i64>().ok()),
@@ -768,6 +769,7 @@ pub async fn create_customer(
     Form(input): Form<CustomerInput>,
 ) -> Result<Response, AppError> {
     require_staff(&user)?;
+    user.require_unlimited()?;
     let now = state.clock().now();
     let today = state.clock().today();
     let mut check = FormCheck::new();

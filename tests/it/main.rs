@@ -19,6 +19,7 @@ mod dashboard;
 mod email;
 mod engine;
 mod escaping;
+mod faults;
 mod health;
 mod impersonation;
 mod instances;

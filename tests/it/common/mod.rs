@@ -250,6 +250,12 @@ impl TestApp {
         client
     }
 
+    /// An instance whose requests use `pool` (the fault tests route it through a proxy they cut).
+    pub fn instance_with(&self, pool: PgPool) -> Router {
+        let state = AppState::new(pool, Arc::new(self.clock.clone()), WebConfig::default());
+        build_router(state)
+    }
+
     /// A second instance of the application on the same database: a router of its own with a
     /// pool and in-memory state of its own, as a second server behind a load balancer would be.
     pub async fn second_instance(&self) -> Router {

@@ -74,6 +74,8 @@ mod tests {
     fn a_hash_is_an_argon2id_phc_string_that_verifies_only_its_password() {
         let phc = hash("correct horse battery").expect("hashing works");
         assert!(phc.starts_with("$argon2id$"), "{phc}");
+        // OWASP's recommended argon2id cost: 19 MiB, two passes, one lane.
+        assert!(phc.contains("$m=19456,t=2,p=1$"), "{phc}");
         assert!(verify("correct horse battery", &phc));
         assert!(!verify("correct horse batterY", &phc));
     }

@@ -18,7 +18,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
 use crate::store::admins::{AdminRow, NewAdmin};
-use crate::web::forms::FormCheck;
+use crate::web::forms::{FormCheck, RepeatedForm};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -399,18 +399,19 @@ async fn edit_admin_access(
     refuse_owner(&admin, "limited")?;
     let customers = store::admins::customer_choices(&mut tx, id).await?;
     tx.commit().await?;
+    let (read_only, limited) = (admin.read_only, admin.limited_to_granted_customers);
     let page = AccessPage {
         layout: Layout::new(&user, flash, "admins", "Admin access"),
-        read_only: admin.read_only,
-        limited: admin.limited_to_granted_customers,
         admin,
+        read_only,
+        limited,
         customers,
         errors: FieldErrors::new(),
     };
     Ok(render(&page)?.into_response())
 }
 
-/// The access form: `customer` repeats (one checkbox per customer), so the body is read as pairs.
+/// The access form: `customer` repeats (one checkbox per customer).
 struct AccessForm {
     rights: String,
     customer_scope: String,
@@ -418,17 +419,9 @@ struct AccessForm {
 }
 
 fn read_access_form(body: &[u8]) -> Result<AccessForm, AppError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let form = RepeatedForm::parse(body)?;
     let mut customers = Vec::new();
-    for (_, value) in pairs.iter().filter(|(k, _)| k == "customer") {
+    for value in form.all("customer") {
         let id = value
             .parse::<i64>()
             .map_err(|_| AppError::BadRequest("A chosen customer is not a customer id.".into()))?;
@@ -437,8 +430,8 @@ fn read_access_form(body: &[u8]) -> Result<AccessForm, AppError> {
         }
     }
     Ok(AccessForm {
-        rights: field("rights"),
-        customer_scope: field("customer_scope"),
+        rights: form.field("rights"),
+        customer_scope: form.field("customer_scope"),
         customers,
     })
 }

@@ -757,17 +757,9 @@ struct BulkForm {
 }
 
 fn read_bulk_form(body: &[u8]) -> Result<BulkForm, AppError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let form = crate::web::forms::RepeatedForm::parse(body)?;
     let mut rows = Vec::new();
-    for (_, value) in pairs.iter().filter(|(k, _)| k == "row") {
+    for value in form.all("row") {
         let parsed = value
             .split_once(':')
             .and_then(|(id, property)| Some((id.parse::<i64>().ok()?, SeatProperty::parse(property)?)));
@@ -782,9 +774,9 @@ fn read_bulk_form(body: &[u8]) -> Result<BulkForm, AppError> {
     }
     Ok(BulkForm {
         rows,
-        mode: field("mode"),
-        value: field("value"),
-        effective_on: field("effective_on"),
+        mode: form.field("mode"),
+        value: form.field("value"),
+        effective_on: form.field("effective_on"),
     })
 }
 

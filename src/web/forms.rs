@@ -123,6 +123,36 @@ impl FormCheck {
     }
 }
 
+/// A form body read as its pairs, for forms where a field repeats (one checkbox per row).
+pub struct RepeatedForm {
+    pairs: Vec<(String, String)>,
+}
+
+impl RepeatedForm {
+    pub fn parse(body: &[u8]) -> Result<Self, crate::error::AppError> {
+        let pairs = serde_urlencoded::from_bytes(body)
+            .map_err(|_| crate::error::AppError::BadRequest("The form could not be read.".into()))?;
+        Ok(RepeatedForm { pairs })
+    }
+
+    /// The first value of `name`, or empty.
+    pub fn field(&self, name: &str) -> String {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,28 @@ async fn page(
     })
 }
 
+/// The page again, 422, with one field's message.
+async fn refuse(
+    state: &AppState,
+    user: &CurrentUser,
+    field: &'static str,
+    message: &str,
+) -> Result<Response, AppError> {
+    let errors = FieldErrors::from([(field, message.to_string())]);
+    let page = page(state, user, FlashMessage::default(), errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+}
+
+/// Fresh recovery codes, shown this once.
+fn recovery_codes_page(user: &CurrentUser, heading: &str, codes: Vec<String>) -> Result<Response, AppError> {
+    let page = RecoveryCodesPage {
+        layout: Layout::new(user, FlashMessage::default(), "two-factor", "Recovery codes"),
+        heading: heading.into(),
+        codes,
+    };
+    Ok(render(&page)?.into_response())
+}
+
 async fn show_two_factor(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -155,9 +177,7 @@ async fn confirm_setup(
         } else {
             "That code does not match. Check that the app was set up with this QR code and that the phone's clock is right."
         };
-        let errors = FieldErrors::from([("code", message.to_string())]);
-        let page = page(&state, &user, FlashMessage::default(), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        return refuse(&state, &user, "code", message).await;
     };
     let (codes, hashes) = two_factor::new_recovery_codes();
     if !store::two_factor::enable(&mut tx, user.id, &secret, step, &hashes, now).await? {
@@ -168,12 +188,7 @@ async fn confirm_setup(
     tx.commit().await?;
     record_own_account_change(&state, &user, "two_factor_enabled", json!({"two_factor": true})).await?;
     tracing::info!(user_id = user.id, "two-factor authentication enabled");
-    let page = RecoveryCodesPage {
-        layout: Layout::new(&user, FlashMessage::default(), "two-factor", "Recovery codes"),
-        heading: "Two-factor authentication is on".into(),
-        codes,
-    };
-    Ok(render(&page)?.into_response())
+    recovery_codes_page(&user, "Two-factor authentication is on", codes)
 }
 
 /// New recovery codes replace all the old ones; a current code proves the user holds the factor.
@@ -187,23 +202,14 @@ async fn renew_recovery_codes(
     let mut tx = store::auth(state.db()).await?;
     if two_factor::check(&mut tx, user.id, &form.code, now).await?.is_none() {
         tx.commit().await?;
-        let errors = FieldErrors::from([(
-            "renew_code",
-            "That is not a current code of your authenticator app, nor an unused recovery code.".to_string(),
-        )]);
-        let page = page(&state, &user, FlashMessage::default(), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        let message = "That is not a current code of your authenticator app, nor an unused recovery code.";
+        return refuse(&state, &user, "renew_code", message).await;
     }
     let (codes, hashes) = two_factor::new_recovery_codes();
     store::two_factor::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
     tx.commit().await?;
     record_own_account_change(&state, &user, "recovery_codes_renewed", json!({})).await?;
-    let page = RecoveryCodesPage {
-        layout: Layout::new(&user, FlashMessage::default(), "two-factor", "Recovery codes"),
-        heading: "New recovery codes".into(),
-        codes,
-    };
-    Ok(render(&page)?.into_response())
+    recovery_codes_page(&user, "New recovery codes", codes)
 }
 
 /// Turning the factor off takes the password; a reseller that requires it does not allow it.
@@ -223,9 +229,7 @@ async fn turn_off(
     let stored = store::users::password_hash(&mut tx, user.id).await?;
     tx.commit().await?;
     if !passwords::verify_blocking(form.password, Some(stored)).await {
-        let errors = FieldErrors::from([("password", "That is not your password.".to_string())]);
-        let page = page(&state, &user, FlashMessage::default(), errors).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        return refuse(&state, &user, "password", "That is not your password.").await;
     }
     let mut tx = store::auth(state.db()).await?;
     store::two_factor::disable(&mut tx, user.id).await?;

@@ -18,4 +18,5 @@ ALTER TABLE users
     DROP COLUMN totp_pending_secret,
     DROP COLUMN totp_enabled_at,
     DROP COLUMN totp_last_step,
-    DROP COLUMN limited_to_granted_customers;
+    DROP COLUMN limited_to_granted_customers,
+    DROP COLUMN must_change_password;

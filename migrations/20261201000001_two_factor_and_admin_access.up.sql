@@ -1,5 +1,6 @@
 -- Two-factor authentication (TOTP, RFC 6238) for portal users, a reseller-wide rule that its staff
--- must use it, and admins an owner limits to chosen customers or to reading only.
+-- must use it, admins an owner limits to chosen customers or to reading only, and one-time
+-- passwords that must be replaced at the first login.
 
 ALTER TABLE users
     -- The secret being enrolled: it becomes totp_secret once the user proves it with a code.
@@ -8,7 +9,9 @@ ALTER TABLE users
     -- The last 30-second step accepted: a code is good once, never replayed within its window.
     ADD COLUMN totp_last_step bigint,
     -- True: the admin sees only the customers in admin_customer_grants.
-    ADD COLUMN limited_to_granted_customers boolean NOT NULL DEFAULT false;
+    ADD COLUMN limited_to_granted_customers boolean NOT NULL DEFAULT false,
+    -- A one-time password someone else chose: the user must pick its own before anything else.
+    ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
 
 ALTER TABLE resellers ADD COLUMN require_two_factor boolean NOT NULL DEFAULT false;
 

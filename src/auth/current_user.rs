@@ -39,6 +39,8 @@ pub struct CurrentUser {
     pub two_factor_enabled: bool,
     /// The reseller requires a second factor of its staff.
     pub two_factor_required: bool,
+    /// Logged in with a one-time password: must choose its own before anything else.
+    pub must_change_password: bool,
     pub csrf_token: String,
     pub session_hash: Vec<u8>,
     pub impersonating: Option<Impersonation>,
@@ -264,13 +266,18 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
     }
 
     if let Some(user) = &user {
-        if user.must_enrol_two_factor() && !enrolment_path(request.uri().path()) {
-            let flash = Flash::error("Your reseller requires two-factor authentication: set it up to continue.");
-            let mut response = axum::response::Redirect::to(ENROL_PATH).into_response();
-            if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            return response;
+        let path = request.uri().path();
+        if user.must_change_password && user.impersonating.is_none() && !matches!(path, PASSWORD_PATH | "/logout") {
+            return first_go_to(
+                PASSWORD_PATH,
+                "You logged in with a one-time password: choose your own to continue.",
+            );
+        }
+        if user.must_enrol_two_factor() && !enrolment_path(path) {
+            return first_go_to(
+                ENROL_PATH,
+                "Your reseller requires two-factor authentication: set it up to continue.",
+            );
         }
         if user.access().read_only && is_state_changing(request.method()) && !own_account_path(request.uri().path()) {
             return AppError::ReadOnly.into_response();
@@ -293,6 +300,18 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
     }
     response
 }
+
+/// A redirect to what the user must do before anything else, saying why.
+fn first_go_to(path: &str, why: &str) -> Response {
+    let mut response = axum::response::Redirect::to(path).into_response();
+    if let Ok(value) = HeaderValue::from_str(&Flash::error(why).set_cookie()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Where a user who logged in with a one-time password must go before anything else.
+pub const PASSWORD_PATH: &str = "/account/password";
 
 /// Where a user whose reseller requires a second factor must go before anything else.
 pub const ENROL_PATH: &str = "/account/two-factor";
@@ -365,6 +384,7 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         granted_customers: row.granted_customers,
         two_factor_enabled: row.two_factor_enabled,
         two_factor_required: row.two_factor_required,
+        must_change_password: row.must_change_password,
         csrf_token: row.csrf_token,
         session_hash: hash,
         impersonating,

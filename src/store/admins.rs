@@ -60,20 +60,24 @@ pub struct NewAdmin<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub password_hash: &'a str,
+    /// A one-time password: the admin must choose its own at its first login.
+    pub must_change_password: bool,
     pub now: DateTime<Utc>,
 }
 
 pub async fn create(tx: &mut Tx, new: NewAdmin<'_>) -> Result<i64, sqlx::Error> {
     let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
     sqlx::query_scalar(
-        "INSERT INTO users (username, display_name, email, password_hash, role, reseller_id, created_at, password_changed_at) \
-         VALUES ($1, $2, $1, $3, 'reseller_admin', $4, $5, $5) RETURNING id",
+        "INSERT INTO users (username, display_name, email, password_hash, role, reseller_id, created_at, password_changed_at, \
+                            must_change_password) \
+         VALUES ($1, $2, $1, $3, 'reseller_admin', $4, $5, $5, $6) RETURNING id",
     )
     .bind(new.username)
     .bind(new.display_name)
     .bind(new.password_hash)
     .bind(reseller)
     .bind(new.now)
+    .bind(new.must_change_password)
     .fetch_one(&mut **tx)
     .await
 }
@@ -93,21 +97,25 @@ pub async fn set_disabled(tx: &mut Tx, user_id: i64, disabled_at: Option<DateTim
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets an admin's password; `one_time`: the admin must replace it at its next login.
 pub async fn set_password(
     tx: &mut Tx,
     user_id: i64,
     password_hash: &str,
+    one_time: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
     let done = sqlx::query(
-        "UPDATE users SET password_hash = $3, password_changed_at = $4, failed_logins = 0, locked_until = NULL \
+        "UPDATE users SET password_hash = $3, password_changed_at = $4, failed_logins = 0, locked_until = NULL, \
+                must_change_password = $5 \
          WHERE id = $1 AND reseller_id = $2 AND role = 'reseller_admin'",
     )
     .bind(user_id)
     .bind(reseller)
     .bind(password_hash)
     .bind(now)
+    .bind(one_time)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -18,6 +18,7 @@ pub struct SessionRow {
     pub granted_customers: Option<Vec<i64>>,
     pub two_factor_enabled: bool,
     pub two_factor_required: bool,
+    pub must_change_password: bool,
     pub csrf_token: String,
     pub last_seen_at: DateTime<Utc>,
     pub impersonated_customer_id: Option<i64>,
@@ -65,6 +66,7 @@ pub async fn find_live(
                 u.totp_secret IS NOT NULL AS two_factor_enabled, \
                 (u.role IN ('reseller_owner', 'reseller_admin') AND reseller_requires_two_factor(u.reseller_id)) \
                     AS two_factor_required, \
+                u.must_change_password, \
                 s.csrf_token, s.last_seen_at, s.impersonated_customer_id, s.impersonated_reseller_id, s.impersonated_customer_name, \
                 s.impersonation_expires_at \
          FROM sessions s \

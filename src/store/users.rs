@@ -36,11 +36,13 @@ pub async fn set_password(
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-        .bind(user_id)
-        .bind(password_hash)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, password_changed_at = $3, must_change_password = false WHERE id = $1",
+    )
+    .bind(user_id)
+    .bind(password_hash)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }

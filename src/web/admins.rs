@@ -168,6 +168,7 @@ async fn create_admin(
             username: &username,
             display_name: &display_name,
             password_hash: &hash,
+            must_change_password: generated,
             now,
         },
     )
@@ -350,7 +351,7 @@ async fn reset_admin_password(
     let hash = passwords::hash_blocking(password.clone()).await?;
     let now = state.clock().now();
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    if !store::admins::set_password(&mut tx, id, &hash, now).await? {
+    if !store::admins::set_password(&mut tx, id, &hash, generated, now).await? {
         return Err(AppError::NotFound);
     }
     let mut entry = audit_entry(&user, now, "admin_password_reset", "user", id);

@@ -72,6 +72,25 @@ async fn creating_an_admin_with_a_generated_password_shows_it_once_and_it_works(
         StatusCode::SEE_OTHER
     );
     assert_eq!(actions(&app).await, vec!["admin_created"]);
+
+    // A one-time password: every page leads to choosing one's own first.
+    let first = jo.get("/dashboard").await;
+    assert_eq!(first.location().as_deref(), Some("/account/password"));
+    let form = jo.get("/account/password").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("one-time password"));
+    let changed = jo
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", &password),
+                ("new_password", "jo's very own password"),
+                ("confirm_password", "jo's very own password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(jo.get("/dashboard").await.status, StatusCode::OK);
 }
 
 #[tokio::test]

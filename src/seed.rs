@@ -9,6 +9,8 @@ use crate::auth::passwords;
 use crate::auth::sessions::sha256_hex;
 use crate::domain::units::{GIB, TIB};
 
+pub mod scale;
+
 pub const DEMO_PASSWORD: &str = "demo-password";
 
 /// The logins the demo prints, with what each one is.

@@ -315,6 +315,9 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> 
         .execute(&mut *tx)
         .await?;
     }
+    // The dashboard's "approaching limits" reads the engine's stored forecast: the demo starts
+    // with it, as if the engine had run once.
+    crate::jobs::forecast_seat_limits(&mut tx, today).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -251,6 +251,11 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     generated
         .steps
         .push(("vacuum_analyze", 0, started.elapsed().as_secs_f64()));
+    let started = Instant::now();
+    let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
+    generated
+        .steps
+        .push(("seat_forecasts", rows, started.elapsed().as_secs_f64()));
     Ok(generated)
 }
 
@@ -558,7 +563,10 @@ const LOCATIONS_SQL: &str = "\
 
 fn usage_sql(spec: &ScaleSpec) -> String {
     // Seats per day only for the last 30 days (the trend forecast reads no further back).
-    let seats = format!("{} - CASE WHEN c.g % 50 = 7 THEN d / 6 ELSE 0 END", spec.accounts_per_customer * 4 / 5);
+    let seats = format!(
+        "{} - CASE WHEN c.g % 50 = 7 THEN d / 6 ELSE 0 END",
+        spec.accounts_per_customer * 4 / 5
+    );
     format!(
         "INSERT INTO usage_daily (reseller_id, customer_id, day, credits_consumed, storage_bytes, seats) \
          SELECT c.reseller_id, c.id, ($1 AT TIME ZONE 'UTC')::date - d, round(({credits} * 40)::numeric, 2), \

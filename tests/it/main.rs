@@ -5,6 +5,7 @@ mod common;
 mod admins;
 mod alerts;
 mod api;
+mod assets;
 mod audit;
 mod authorization;
 mod cli;

@@ -528,7 +528,8 @@ async fn the_stored_seat_forecast_equals_the_forecast_of_the_raw_usage() {
     .expect("usage");
     let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
     engine.tick_at(now + chrono::Duration::hours(1)).await.expect("tick");
-    let rows: Vec<(String, i32, i32, Option<i32>, Vec<i64>, bool)> = sqlx::query_as(
+    type Forecast = (String, i32, i32, Option<i32>, Vec<i64>, bool);
+    let rows: Vec<Forecast> = sqlx::query_as(
         "SELECT s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, \
                 coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
                          FILTER (WHERE u.seats ? s.seat_property), '{}'), c.lifecycle = 'active' \

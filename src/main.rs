@@ -32,6 +32,9 @@ enum Command {
     Seed {
         #[arg(long, value_enum, default_value_t = Scale::Demo)]
         scale: Scale,
+        /// The generated scales' random seed: the same seed on the same day gives the same rows.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run one engine tick now (or as if it were `--at`), then exit.
     Recompute {
@@ -74,6 +77,11 @@ enum Command {
 enum Scale {
     /// Three resellers and forty customers in every state the dashboard shows.
     Demo,
+    /// The demo plus 200 resellers (one with 20,000 customers), 100,000 customers, 1 M clients,
+    /// 2 M accounts, 300,000 connectors, 20 M backup jobs over 90 days, 9 M usage days.
+    Large,
+    /// About 1/100 of `large`: for the quick benchmark and CI.
+    BenchSmall,
 }
 
 #[tokio::main]
@@ -101,10 +109,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("The database is migrated.");
             Ok(())
         }
-        Some(Command::Seed { scale: Scale::Demo }) => {
+        Some(Command::Seed { scale: Scale::Demo, .. }) => {
             let owner = db::prepare(&cli.database).await?;
             seed::seed_demo(&owner, clock.now()).await?;
             print_demo_logins();
+            Ok(())
+        }
+        Some(Command::Seed { scale, seed }) => {
+            let spec = match scale {
+                Scale::Large => seed::scale::LARGE,
+                _ => seed::scale::BENCH_SMALL,
+            };
+            let owner = db::prepare(&cli.database).await?;
+            let started = std::time::Instant::now();
+            let generated = seed::scale::seed_scaled(&owner, clock.now(), spec, seed).await?;
+            for (step, rows, seconds) in &generated.steps {
+                println!("{step:<20} {rows:>10} rows {seconds:>8.1} s");
+            }
+            let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
+                .fetch_one(&owner)
+                .await?;
+            println!(
+                "seeded in {:.0} s; database size {size}",
+                started.elapsed().as_secs_f64()
+            );
+            println!(
+                "Logins (password: {}): the demo's, and {} (largest reseller) … {} ",
+                seed::DEMO_PASSWORD,
+                seed::scale::reseller_login("admin", 1),
+                seed::scale::reseller_login("admin", spec.resellers)
+            );
             Ok(())
         }
         Some(Command::Recompute { at, smtp_url }) => {

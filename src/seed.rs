@@ -9,6 +9,8 @@ use crate::auth::passwords;
 use crate::auth::sessions::sha256_hex;
 use crate::domain::units::{GIB, TIB};
 
+pub mod scale;
+
 pub const DEMO_PASSWORD: &str = "demo-password";
 
 /// The logins the demo prints, with what each one is.
@@ -313,6 +315,9 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> 
         .execute(&mut *tx)
         .await?;
     }
+    // The dashboard's "approaching limits" reads the engine's stored forecast: the demo starts
+    // with it, as if the engine had run once.
+    crate::jobs::forecast_seat_limits(&mut tx, today).await?;
     tx.commit().await?;
     Ok(())
 }

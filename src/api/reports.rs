@@ -427,7 +427,7 @@ pub async fn submit_report(
     let mut stored = store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, false).await?;
     stored.extend(store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, true).await?);
     if !stored.is_empty() {
-        store::agents::update_sources_after_jobs(&mut tx, customer, client).await?;
+        store::agents::update_sources_after_jobs(&mut tx, customer, client, &stored).await?;
     }
     let seats: Vec<(String, i64)> = report
         .seats

@@ -20,6 +20,12 @@ pub fn trend_per_day(series: &[i64]) -> Option<f64> {
     Some(covariance / variance)
 }
 
+/// How many recent days of seat counts the trend is drawn through.
+pub const TREND_DAYS: i32 = 30;
+
+/// How far ahead a forecast is worth showing: further than this is not "approaching".
+pub const HORIZON_DAYS: i64 = 90;
+
 /// Below this many seats a day, a trend is noise, not growth.
 const MIN_GROWTH_PER_DAY: f64 = 0.01;
 

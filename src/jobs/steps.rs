@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{GRACE_ENDED_REASON, STALE_REASON_PREFIX};
@@ -45,6 +45,10 @@ pub const STEPS: &[Step] = &[
     Step {
         name: "sla_scores",
         run: |tx, now| Box::pin(sla_scores(tx, now)),
+    },
+    Step {
+        name: "seat_forecasts",
+        run: |tx, now| Box::pin(seat_forecasts(tx, now)),
     },
     Step {
         name: "housekeeping",
@@ -558,6 +562,92 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     .bind(&ids)
     .bind(&scores)
     .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Whether a step that throttles itself ran successfully less than `minutes` before `now`.
+async fn ran_within(
+    tx: &mut Transaction<'static, Postgres>,
+    step: &str,
+    minutes: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let last: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT last_success_at FROM engine_steps WHERE step = $1")
+        .bind(step)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten();
+    Ok(last.is_some_and(|at| at <= now && now - at < chrono::Duration::minutes(minutes)))
+}
+
+/// Daily seat counts move once a day; a forecast every 15 minutes follows them closely enough, and
+/// the pass over 30 days of usage of every seat limit is not paid every tick.
+const FORECAST_EVERY_MINUTES: i64 = 15;
+
+async fn seat_forecasts(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    if ran_within(tx, "seat_forecasts", FORECAST_EVERY_MINUTES, now).await? {
+        return Ok(0);
+    }
+    forecast_seat_limits(tx, now.date_naive()).await
+}
+
+#[derive(sqlx::FromRow)]
+struct SeatTrend {
+    customer_id: i64,
+    seat_property: String,
+    seats_used: i32,
+    seat_limit: i32,
+    series: Vec<i64>,
+    stored: Option<i32>,
+    active: bool,
+}
+
+/// The "approaching limits" forecast of every seat limit of an active customer (the rule is
+/// `domain::forecast`), stored in `seat_limits.over_limit_in_days`; changed values only are
+/// written. The dashboard reads the stored value, so the seed runs this too.
+pub async fn forecast_seat_limits(conn: &mut PgConnection, today: NaiveDate) -> Result<u64, sqlx::Error> {
+    use crate::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
+    let trends = sqlx::query_as::<_, SeatTrend>(
+        "SELECT s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days AS stored, \
+                c.lifecycle = 'active' AS active, \
+                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
+                         FILTER (WHERE u.seats ? s.seat_property), '{}') AS series \
+         FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
+         WHERE (c.lifecycle = 'active' AND s.seats_used <= s.seat_limit) OR s.over_limit_in_days IS NOT NULL \
+         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle",
+    )
+    .bind(today)
+    .bind(TREND_DAYS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut customers = Vec::new();
+    let mut properties = Vec::new();
+    let mut days = Vec::new();
+    for trend in trends {
+        let forecast = days_until_over(&trend.series, i64::from(trend.seats_used), i64::from(trend.seat_limit))
+            .filter(|d| trend.active && *d <= HORIZON_DAYS)
+            .and_then(|d| i32::try_from(d).ok());
+        if forecast != trend.stored {
+            customers.push(trend.customer_id);
+            properties.push(trend.seat_property);
+            days.push(forecast);
+        }
+    }
+    if customers.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "UPDATE seat_limits s SET over_limit_in_days = v.days \
+         FROM unnest($1::bigint[], $2::text[], $3::int[]) AS v(customer_id, seat_property, days) \
+         WHERE s.customer_id = v.customer_id AND s.seat_property = v.seat_property \
+           AND s.over_limit_in_days IS DISTINCT FROM v.days",
+    )
+    .bind(&customers)
+    .bind(&properties)
+    .bind(&days)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
 }

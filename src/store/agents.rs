@@ -239,36 +239,49 @@ pub async fn insert_jobs(
         .await
 }
 
-/// Last good backup and last restore of the sources the new jobs touched.
-pub async fn update_sources_after_jobs(tx: &mut Tx, customer_id: i64, client_id: i64) -> Result<(), sqlx::Error> {
+/// Last good backup and last restore of the sources the new jobs touched. Only the jobs just
+/// stored (`new_jobs`, external ids) are read: the stored figures already cover the older ones,
+/// and reading every job of the customer cost a busy customer's whole history on every report.
+pub async fn update_sources_after_jobs(
+    tx: &mut Tx,
+    customer_id: i64,
+    client_id: i64,
+    new_jobs: &[String],
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE connectors k SET last_success_at = j.last FROM ( \
              SELECT connector_id, max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
-             WHERE customer_id = $1 AND status IN ('succeeded', 'warning') AND connector_id IS NOT NULL GROUP BY connector_id) j \
-         WHERE k.id = j.connector_id AND k.customer_id = $1 AND k.last_success_at IS DISTINCT FROM j.last",
+             WHERE customer_id = $1 AND external_id = ANY($2) AND status IN ('succeeded', 'warning') \
+               AND connector_id IS NOT NULL GROUP BY connector_id) j \
+         WHERE k.id = j.connector_id AND k.customer_id = $1 \
+           AND (k.last_success_at IS NULL OR k.last_success_at < j.last)",
     )
     .bind(customer_id)
+    .bind(new_jobs)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
         "UPDATE connectors k SET last_restore_at = r.started_at, last_restore_status = r.status FROM ( \
              SELECT DISTINCT ON (connector_id) connector_id, started_at, status FROM restore_jobs \
-             WHERE customer_id = $1 AND connector_id IS NOT NULL AND status <> 'running' \
+             WHERE customer_id = $1 AND external_id = ANY($2) AND connector_id IS NOT NULL AND status <> 'running' \
              ORDER BY connector_id, started_at DESC) r \
          WHERE k.id = r.connector_id AND k.customer_id = $1 \
+           AND (k.last_restore_at IS NULL OR k.last_restore_at <= r.started_at) \
            AND (k.last_restore_at, k.last_restore_status) IS DISTINCT FROM (r.started_at, r.status)",
     )
     .bind(customer_id)
+    .bind(new_jobs)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
         "UPDATE clients k SET last_success_at = j.last FROM ( \
              SELECT max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
-             WHERE customer_id = $1 AND client_id = $2 AND status IN ('succeeded', 'warning')) j \
-         WHERE k.id = $2 AND j.last IS NOT NULL AND k.last_success_at IS DISTINCT FROM j.last",
+             WHERE customer_id = $1 AND external_id = ANY($3) AND client_id = $2 AND status IN ('succeeded', 'warning')) j \
+         WHERE k.id = $2 AND j.last IS NOT NULL AND (k.last_success_at IS NULL OR k.last_success_at < j.last)",
     )
     .bind(customer_id)
     .bind(client_id)
+    .bind(new_jobs)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -17,10 +17,9 @@ pub struct ResellerNode {
 pub async fn reseller_tree(tx: &mut Tx) -> Result<Vec<ResellerNode>, sqlx::Error> {
     let reseller = tx.scope().reseller_id();
     sqlx::query_as::<_, ResellerNode>(
-        "SELECT r.id, r.name, coalesce(c.customers, 0) AS customers \
+        "SELECT r.id, r.name, \
+                (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted') AS customers \
          FROM resellers r \
-         LEFT JOIN (SELECT reseller_id, count(*) AS customers FROM customers \
-                    WHERE lifecycle <> 'deleted' GROUP BY reseller_id) c ON c.reseller_id = r.id \
          WHERE ($1::bigint IS NULL OR r.id = $1) \
          ORDER BY r.is_default, lower(r.name), r.id",
     )
@@ -88,31 +87,53 @@ fn like_pattern(search: &str) -> String {
 }
 
 /// One page of customers (or all of them), client counts and space figures in the same query.
+///
+/// The page's rows are found first (by the sort column's index, from the keyset cursor on) and only
+/// their clients are counted: counting every customer's clients before paging read all of a
+/// large reseller's clients for every page. Sorting by the client count itself still has to count
+/// them all.
 pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, sqlx::Error> {
     let reseller = tx.scope().reseller_id().or(filter.reseller_id);
     let (expression, numeric) = sort_expression(filter.sort_key);
     let cast = if numeric { "bigint" } else { "text" };
     let (compare, order) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
-    let sql = format!(
-        "WITH list AS ( \
-           SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
-                  coalesce(k.clients, 0) AS clients, c.space_quota_bytes, c.used_space_bytes, \
-                  {STATUS_SQL} AS status, c.activated, c.auto_authorize, c.sla_score, {expression} AS sort_value \
-           FROM customers c \
-           JOIN resellers r ON r.id = c.reseller_id \
-           LEFT JOIN (SELECT customer_id, count(*) AS clients FROM clients \
-                      WHERE ($1::bigint IS NULL OR reseller_id = $1) GROUP BY customer_id) k ON k.customer_id = c.id \
-           WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
-             AND ($2::text = '' OR c.name ILIKE $3) \
-             AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
-         ) \
-         SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
-                used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
-         FROM list \
-         WHERE ($4::text IS NULL OR (sort_value, id) {compare} ($4::{cast}, $5)) \
-         ORDER BY sort_value {order}, id {order} \
-         LIMIT $6"
-    );
+    let sql = if filter.sort_key == "clients" {
+        format!(
+            "WITH list AS ( \
+               SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
+                      coalesce(k.clients, 0) AS clients, c.space_quota_bytes, c.used_space_bytes, \
+                      {STATUS_SQL} AS status, c.activated, c.auto_authorize, c.sla_score, {expression} AS sort_value \
+               FROM customers c \
+               JOIN resellers r ON r.id = c.reseller_id \
+               LEFT JOIN (SELECT customer_id, count(*) AS clients FROM clients \
+                          WHERE ($1::bigint IS NULL OR reseller_id = $1) GROUP BY customer_id) k ON k.customer_id = c.id \
+               WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
+                 AND ($2::text = '' OR c.name ILIKE $3) \
+                 AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
+             ) \
+             SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
+                    used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
+             FROM list \
+             WHERE ($4::text IS NULL OR (sort_value, id) {compare} ($4::{cast}, $5)) \
+             ORDER BY sort_value {order}, id {order} \
+             LIMIT $6"
+        )
+    } else {
+        format!(
+            "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
+                    (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+                    c.space_quota_bytes, c.used_space_bytes, {STATUS_SQL} AS status, c.activated, c.auto_authorize, \
+                    c.sla_score, ({expression})::text AS sort_key \
+             FROM customers c \
+             JOIN resellers r ON r.id = c.reseller_id \
+             WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
+               AND ($2::text = '' OR c.name ILIKE $3) \
+               AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
+               AND ($4::text IS NULL OR ({expression}, c.id) {compare} ($4::{cast}, $5)) \
+             ORDER BY {expression} {order}, c.id {order} \
+             LIMIT $6"
+        )
+    };
     sqlx::query_as::<_, CustomerRow>(&sql)
         .bind(reseller)
         .bind(filter.search.trim())

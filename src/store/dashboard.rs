@@ -20,6 +20,7 @@ pub struct Kpis {
     pub critical_connectors: i64,
     pub expiring_soon: i64,
     pub exceeding_usage: i64,
+    pub approaching_limits: i64,
     /// When the engine last brought the figures up to date (None: it has not run yet).
     pub as_of: Option<DateTime<Utc>>,
 }
@@ -85,6 +86,8 @@ pub async fn kpis(
            (SELECT count(*) FROM ({EXPIRING_UNION}) e) AS expiring_soon, \
            (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
              WHERE ($1::bigint IS NULL OR s.reseller_id = $1) AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted') AS exceeding_usage, \
+           (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+             WHERE ($1::bigint IS NULL OR s.reseller_id = $1) AND {APPROACHING_WHERE}) AS approaching_limits, \
            (SELECT max(last_success_at) FROM engine_steps) AS as_of"
     );
     sqlx::query_as::<_, Kpis>(&sql)
@@ -308,9 +311,9 @@ pub async fn exceeding(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page
     }))
 }
 
-/// A seat limit not yet exceeded, with the daily seat counts of its recent past.
+/// A seat limit not yet exceeded that the engine forecasts to be exceeded within the horizon.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TrendRow {
+pub struct ApproachingRow {
     pub customer_id: i64,
     pub name: String,
     pub email: String,
@@ -318,34 +321,57 @@ pub struct TrendRow {
     pub seat_property: String,
     pub seats_used: i32,
     pub seat_limit: i32,
+    /// Whole days until usage passes the limit at its recent trend (as of the engine's last forecast).
+    pub days: i32,
     pub row_key: i64,
-    /// Seats per day, oldest first, for the last `TREND_DAYS` days that have a figure.
-    pub series: Vec<i64>,
+    pub sort_key: String,
 }
 
-/// How far back the trend looks.
-pub const TREND_DAYS: i32 = 30;
+pub const APPROACHING_SORTS: &[&str] = &["days", "customer"];
+const APPROACHING_COLUMNS: &[SortColumn] = &[
+    SortColumn {
+        key: "days",
+        expr: "s.over_limit_in_days",
+        sql_type: "int",
+    },
+    SortColumn {
+        key: "customer",
+        expr: "lower(c.name)",
+        sql_type: "text",
+    },
+];
 
-/// Seat limits not yet exceeded, with their recent series, for the forecast. The forecast itself
-/// is `domain::forecast`; the page sorts and pages what it returns.
-pub async fn trends(tx: &mut Tx, reseller_filter: Option<i64>, today: NaiveDate) -> Result<Vec<TrendRow>, sqlx::Error> {
-    let reseller = reseller_of(tx, reseller_filter);
+// Shared by the KPI count and the tab's rows. The forecast is the engine's (`jobs::steps`); usage
+// and the limit are read live, so a limit raised since drops the row at once.
+const APPROACHING_WHERE: &str = "s.over_limit_in_days IS NOT NULL AND s.seats_used <= s.seat_limit \
+    AND c.lifecycle = 'active'";
+
+/// Seat limits forecast to be exceeded within the horizon.
+pub async fn approaching(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<ApproachingRow>, sqlx::Error> {
+    let reseller = reseller_of(tx, query.reseller);
+    let column = sort_column(APPROACHING_COLUMNS, &query.sort);
+    let (order, after) = keyset(column, SEAT_ROW_KEY, &query.sort, 3, 4);
     let sql = format!(
         "SELECT c.id AS customer_id, c.name, c.email, r.name AS reseller_name, s.seat_property, s.seats_used, s.seat_limit, \
-                {SEAT_ROW_KEY} AS row_key, \
-                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
-                         FILTER (WHERE u.seats ? s.seat_property), '{{}}') AS series \
+                s.over_limit_in_days AS days, {SEAT_ROW_KEY} AS row_key, ({expr})::text AS sort_key \
          FROM seat_limits s JOIN customers c ON c.id = s.customer_id JOIN resellers r ON r.id = s.reseller_id \
-         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $2::date - $3::int AND u.day <= $2::date \
-         WHERE s.seats_used <= s.seat_limit AND c.lifecycle = 'active' AND ($1::bigint IS NULL OR s.reseller_id = $1) \
-         GROUP BY c.id, c.name, c.email, r.name, s.customer_id, s.seat_property, s.seats_used, s.seat_limit"
+         WHERE {APPROACHING_WHERE} AND ($1::bigint IS NULL OR s.reseller_id = $1) \
+           AND c.name ILIKE $2 AND ($3::text IS NULL OR {after}) \
+         ORDER BY {order} LIMIT $5",
+        expr = column.expr,
     );
-    sqlx::query_as::<_, TrendRow>(&sql)
+    let rows = sqlx::query_as::<_, ApproachingRow>(&sql)
         .bind(reseller)
-        .bind(today)
-        .bind(TREND_DAYS)
+        .bind(like_pattern(&query.search))
+        .bind(query.after.as_ref().map(|c| c.key.clone()))
+        .bind(query.after.as_ref().map(|c| c.id))
+        .bind(limit + 1)
         .fetch_all(&mut **tx)
-        .await
+        .await?;
+    Ok(Page::of(rows, limit, |r| Cursor {
+        key: r.sort_key.clone(),
+        id: r.row_key,
+    }))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

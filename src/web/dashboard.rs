@@ -15,7 +15,6 @@ use super::listing::{Cursor, PAGE_SIZE, Page, Sort, csv_response, link};
 use super::{Layout, audit_entry, redirect_with_flash, render};
 use crate::auth::current_user::FlashMessage;
 use crate::auth::{CurrentUser, Flash};
-use crate::domain::forecast::days_until_over;
 use crate::domain::licensing::{GraceStatus, LimitChange, SeatProperty, check_limit_change, grace_status};
 use crate::domain::lifecycle::{Expiring, days_until};
 use crate::domain::tenancy::Role;
@@ -27,7 +26,7 @@ use crate::store::dashboard::{Kpis, ResellerOption, TabQuery};
 /// What counts as "expiring soon" (DESIGN.md: within 30 days).
 pub const EXPIRING_WINDOW_DAYS: i32 = 30;
 /// The approaching tab lists limits forecast to be exceeded within this many days.
-pub const APPROACHING_HORIZON_DAYS: i64 = 90;
+pub const APPROACHING_HORIZON_DAYS: i64 = crate::domain::forecast::HORIZON_DAYS;
 /// Most rows a CSV export carries.
 const CSV_MAX_ROWS: i64 = 100_000;
 
@@ -78,7 +77,7 @@ impl Tab {
             Tab::Critical => store::dashboard::CRITICAL_SORTS,
             Tab::Expiring => store::dashboard::EXPIRING_SORTS,
             Tab::Exceeding => store::dashboard::EXCEEDING_SORTS,
-            Tab::Approaching => &["days", "customer"],
+            Tab::Approaching => store::dashboard::APPROACHING_SORTS,
         }
     }
 
@@ -375,9 +374,6 @@ async fn render_tab(
         return Err(AppError::NotFound);
     }
     let kpis = store::dashboard::kpis(&mut tx, selected_reseller, today, EXPIRING_WINDOW_DAYS).await?;
-    // The forecast needs every candidate's series, so the approaching count comes from the same rows.
-    let approaching = approaching_rows(&mut tx, &query, now).await?;
-    let approaching_count = approaching.len() as i64;
     let page = match tab {
         Tab::Critical => {
             let page = store::dashboard::critical(&mut tx, &query, limit).await?;
@@ -391,7 +387,10 @@ async fn render_tab(
             let page = store::dashboard::exceeding(&mut tx, &query, limit).await?;
             map_page(page, |r| exceeding_row(r, now))
         }
-        Tab::Approaching => page_in_memory(approaching, &query, limit),
+        Tab::Approaching => {
+            let page = store::dashboard::approaching(&mut tx, &query, limit).await?;
+            map_page(page, approaching_row)
+        }
     };
     tx.commit().await?;
 
@@ -404,7 +403,7 @@ async fn render_tab(
         kpis.critical_connectors,
         kpis.expiring_soon,
         kpis.exceeding_usage,
-        approaching_count,
+        kpis.approaching_limits,
     ];
     let tabs = Tab::ALL
         .into_iter()
@@ -645,79 +644,25 @@ fn exceeding_row(r: store::dashboard::ExceedingRow, now: DateTime<Utc>) -> Row {
     }
 }
 
-/// Rows of the approaching tab with their forecast, soonest first.
-struct Approaching {
-    days: i64,
-    row_key: i64,
-    name_key: String,
-    row: Row,
-}
-
-async fn approaching_rows(
-    tx: &mut store::Tx,
-    query: &TabQuery,
-    _now: DateTime<Utc>,
-) -> Result<Vec<Approaching>, AppError> {
-    let trends = store::dashboard::trends(tx, query.reseller, query.today).await?;
-    let search = query.search.trim().to_lowercase();
-    Ok(trends
-        .into_iter()
-        .filter(|t| search.is_empty() || t.name.to_lowercase().contains(&search))
-        .filter_map(|t| {
-            let days = days_until_over(&t.series, i64::from(t.seats_used), i64::from(t.seat_limit))?;
-            (days <= APPROACHING_HORIZON_DAYS).then(|| Approaching {
-                days,
-                row_key: t.row_key,
-                name_key: t.name.to_lowercase(),
-                row: Row {
-                    customer_id: t.customer_id,
-                    customer: t.name,
-                    email: t.email,
-                    reseller: t.reseller_name,
-                    cells: vec![
-                        Cell::text(seat_label(&t.seat_property)),
-                        Cell::number(t.seats_used.to_string()),
-                        Cell::number(t.seat_limit.to_string()),
-                        Cell::number(crate::domain::units::format_days(days)),
-                    ],
-                    action: Action::Link {
-                        href: format!("/customers/{}/seat-limits?property={}", t.customer_id, t.seat_property),
-                        label: "Raise limit",
-                    },
-                    select_value: None,
-                    critical: false,
-                },
-            })
-        })
-        .collect())
-}
-
-/// Sorts and pages the approaching rows with the same keyset cursor the SQL tabs use.
-fn page_in_memory(mut rows: Vec<Approaching>, query: &TabQuery, limit: i64) -> Page<Row> {
-    let key = |a: &Approaching| match query.sort.key {
-        "customer" => a.name_key.clone(),
-        _ => format!("{:010}", a.days),
-    };
-    rows.sort_by_key(|a| (key(a), a.row_key));
-    if query.sort.descending {
-        rows.reverse();
+fn approaching_row(r: store::dashboard::ApproachingRow) -> Row {
+    Row {
+        customer_id: r.customer_id,
+        customer: r.name,
+        email: r.email,
+        reseller: r.reseller_name,
+        cells: vec![
+            Cell::text(seat_label(&r.seat_property)),
+            Cell::number(r.seats_used.to_string()),
+            Cell::number(r.seat_limit.to_string()),
+            Cell::number(crate::domain::units::format_days(i64::from(r.days))),
+        ],
+        action: Action::Link {
+            href: format!("/customers/{}/seat-limits?property={}", r.customer_id, r.seat_property),
+            label: "Raise limit",
+        },
+        select_value: None,
+        critical: false,
     }
-    if let Some(after) = &query.after {
-        let position = (after.key.clone(), after.id);
-        rows.retain(|a| {
-            let here = (key(a), a.row_key);
-            if query.sort.descending {
-                here < position
-            } else {
-                here > position
-            }
-        });
-    }
-    let page = Page::of(rows, limit, |a| Cursor {
-        key: key(a),
-        id: a.row_key,
-    });
-    map_page(page, |a| a.row)
 }
 
 fn csv_export(tab: Tab, operator: bool, rows: &[Row]) -> Response {

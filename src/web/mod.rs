@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admins;
 pub mod alerts;
+pub mod assets;
 pub mod audit;
 pub mod charts;
 pub mod customer_details;

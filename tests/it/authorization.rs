@@ -552,6 +552,10 @@ fn declared_routes() -> BTreeSet<String> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
+                // src/bin holds other programs (the fortunes baseline), not the portal's Router.
+                if path.file_name().is_some_and(|name| name == "bin") {
+                    continue;
+                }
                 walk(&path, found);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();

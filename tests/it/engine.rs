@@ -509,3 +509,44 @@ async fn the_engine_keeps_each_customers_sla_score_and_the_list_sorts_riskiest_f
         "scores are written only when they change"
     );
 }
+
+/// The dashboard's "approaching limits" reads the engine's stored forecast: it must be what the
+/// forecast rule gives on the raw usage rows, for every seat limit.
+#[tokio::test]
+async fn the_stored_seat_forecast_equals_the_forecast_of_the_raw_usage() {
+    use msp_portal::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
+    let app = crate::common::TestApp::demo().await;
+    let now = crate::common::fixed_now();
+    // Make one more customer rise, then let a tick (at a later instant) recompute.
+    sqlx::query(
+        "UPDATE usage_daily u SET seats = jsonb_build_object('m365_user', 10 + ($1::date - u.day)) \
+         FROM customers c WHERE c.id = u.customer_id AND c.name = 'Proseware' AND u.day > $1::date - 30",
+    )
+    .bind(now.date_naive())
+    .execute(&app.db)
+    .await
+    .expect("usage");
+    let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
+    engine.tick_at(now + chrono::Duration::hours(1)).await.expect("tick");
+    type Forecast = (String, i32, i32, Option<i32>, Vec<i64>, bool);
+    let rows: Vec<Forecast> = sqlx::query_as(
+        "SELECT s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, \
+                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
+                         FILTER (WHERE u.seats ? s.seat_property), '{}'), c.lifecycle = 'active' \
+         FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
+         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle",
+    )
+    .bind(now.date_naive())
+    .bind(TREND_DAYS)
+    .fetch_all(&app.db)
+    .await
+    .expect("forecasts");
+    assert!(rows.iter().any(|r| r.3.is_some()), "some limit is approaching");
+    for (property, used, limit, stored, series, active) in rows {
+        let expected = days_until_over(&series, i64::from(used), i64::from(limit))
+            .filter(|d| active && *d <= HORIZON_DAYS)
+            .map(|d| d as i32);
+        assert_eq!(stored, expected, "{property} {used}/{limit} {series:?}");
+    }
+}

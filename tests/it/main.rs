@@ -6,6 +6,7 @@ mod admin_access;
 mod admins;
 mod alerts;
 mod api;
+mod assets;
 mod audit;
 mod authorization;
 mod cli;

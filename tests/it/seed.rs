@@ -174,3 +174,104 @@ async fn seeding_a_database_that_has_data_is_refused() {
         .expect_err("second seed is refused");
     assert!(error.to_string().contains("already has data"), "{error}");
 }
+
+/// `seed --scale bench-small`: the generated counts, every index and key rebuilt after the bulk
+/// load, and a generated reseller's owner can log in and open the pages.
+#[tokio::test]
+async fn the_bench_small_scale_has_its_counts_and_keeps_the_schema() {
+    use msp_portal::seed::scale::{BENCH_SMALL, seed_scaled};
+    let app = crate::common::TestApp::new().await;
+    let schema = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND $1 IS NOT NULL";
+    let keys = "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND $1 IS NOT NULL";
+    let (indexes_before, keys_before) = (count(&app, schema).await, count(&app, keys).await);
+    seed_scaled(&app.db, fixed_now(), BENCH_SMALL, 7)
+        .await
+        .expect("seed bench-small");
+    assert_eq!(count(&app, schema).await, indexes_before, "every index is rebuilt");
+    assert_eq!(count(&app, keys).await, keys_before, "every constraint is rebuilt");
+
+    let generated = "(SELECT c.id FROM customers c JOIN resellers r ON r.id = c.reseller_id \
+                      WHERE r.name LIKE 'Bench Reseller %' AND $1 IS NOT NULL)";
+    let checks = [
+        (
+            "resellers",
+            "SELECT count(*) FROM resellers WHERE name LIKE 'Bench Reseller %' AND $1 IS NOT NULL".to_string(),
+            20,
+        ),
+        ("customers", format!("SELECT count(*) FROM {generated} g"), 1_000),
+        (
+            "clients",
+            format!("SELECT count(*) FROM clients WHERE customer_id IN {generated}"),
+            10_000,
+        ),
+        (
+            "connectors",
+            format!("SELECT count(*) FROM connectors WHERE customer_id IN {generated}"),
+            3_000,
+        ),
+        (
+            "accounts",
+            format!("SELECT count(*) FROM accounts WHERE customer_id IN {generated}"),
+            20_000,
+        ),
+        (
+            "backup jobs",
+            format!("SELECT count(*) FROM backup_jobs WHERE customer_id IN {generated}"),
+            999 * 199 + 1_000,
+        ),
+    ];
+    for (what, sql, expected) in checks {
+        assert_eq!(count(&app, &sql).await, expected, "{what}");
+    }
+    let largest = count(
+        &app,
+        "SELECT count(*) FROM customers c JOIN resellers r ON r.id = c.reseller_id WHERE r.name = 'Bench Reseller 001' AND $1 IS NOT NULL",
+    )
+    .await;
+    assert_eq!(largest, 200, "the largest reseller has a fifth of the customers");
+    for state in [
+        "lifecycle = 'scheduled_for_deletion'",
+        "lifecycle = 'deleted'",
+        "tenant_type = 'evaluation'",
+        "NOT activated",
+        "service_expires_on <= $1::date + 30 AND lifecycle = 'active'",
+    ] {
+        let sql = format!("SELECT count(*) FROM customers WHERE id IN {generated} AND {state}");
+        assert!(
+            count(&app, &sql).await > 0,
+            "some generated customers are in state {state}"
+        );
+    }
+    let over = "SELECT count(*) FROM seat_limits WHERE seats_used > seat_limit AND over_limit_since IS NOT NULL AND $1 IS NOT NULL";
+    assert!(count(&app, over).await > 0, "some seat limits are exceeded");
+
+    let owner = app.login("owner@r001.bench.example").await;
+    for path in [
+        "/dashboard/critical",
+        "/dashboard/approaching",
+        "/customers",
+        "/license",
+    ] {
+        assert_eq!(owner.get(path).await.status, 200, "{path}");
+    }
+}
+
+#[test]
+fn generated_reseller_sizes_are_skewed_and_add_up() {
+    use msp_portal::seed::scale::{BENCH_SMALL, LARGE};
+    for (spec, seed) in [(LARGE, 1), (LARGE, 99), (BENCH_SMALL, 7)] {
+        let sizes = spec.reseller_sizes(seed);
+        assert_eq!(sizes.len(), spec.resellers);
+        assert_eq!(sizes.iter().sum::<usize>(), spec.customers);
+        assert_eq!(sizes[0], spec.largest_reseller);
+        assert!(sizes.iter().all(|&s| s >= 1));
+        assert_eq!(spec.reseller_sizes(seed), sizes, "deterministic");
+    }
+    let large = LARGE.reseller_sizes(1);
+    let mut tail = large[10..].to_vec();
+    tail.sort_unstable();
+    assert!(
+        (150..=500).contains(&tail[tail.len() / 2]),
+        "most have a few hundred customers"
+    );
+}

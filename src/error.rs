@@ -151,6 +151,11 @@ impl From<sqlx::Error> for AppError {
                     Self::BadRequest("A value is outside what is allowed.".into())
                 }
                 Some("23503") => Self::Conflict("Something this refers to does not exist any more.".into()),
+                // Text PostgreSQL cannot store (a NUL character, from a search box or a form field)
+                // is the sender's mistake, not ours: a 400, not a logged 500.
+                Some("22021") | Some("22P05") => {
+                    Self::BadRequest("A value contains a character that is not allowed.".into())
+                }
                 // Connection lost, admin shutdown, cannot connect now, statement timeout.
                 Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),

@@ -166,6 +166,11 @@ impl From<sqlx::Error> for AppError {
                 // A row the scope's policies do not admit (a scope-checking function refused, or a
                 // write outside the caller's customers): never a crash, never a hint of what exists.
                 Some("42501") => Self::NotFound,
+                // Text PostgreSQL cannot store (a NUL character, from a search box or a form field)
+                // is the sender's mistake, not ours: a 400, not a logged 500.
+                Some("22021") | Some("22P05") => {
+                    Self::BadRequest("A value contains a character that is not allowed.".into())
+                }
                 // Connection lost, admin shutdown, cannot connect now, statement timeout.
                 Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),

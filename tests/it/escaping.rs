@@ -54,3 +54,38 @@ async fn a_customer_named_like_a_script_is_escaped_on_every_page() {
         .await;
     assert!(csv.body.contains(EVIL), "a CSV carries the text itself");
 }
+
+/// Wapiti's scan (docs/security.md) sent a NUL character in search boxes and filters. PostgreSQL
+/// cannot store or compare it in text, and the pages answered 500 with an error in the log; such
+/// input is the sender's mistake and gets a 400 page.
+#[tokio::test]
+async fn a_nul_character_in_a_search_or_a_form_is_a_bad_request_not_a_server_error() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let owner = app.login("owner@northwind.example").await;
+    for path in [
+        "/customers?q=a%00b",
+        "/dashboard/critical?q=%00",
+        "/dashboard/expiring?q=%00",
+        "/dashboard/exceeding?q=%00",
+        "/organizations?q=%00",
+        "/audit?object_id=%00",
+    ] {
+        let page = owner.get(path).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}: {}", page.body);
+        assert!(page.body.contains("not allowed"), "{path}: {}", page.body);
+    }
+    owner.get(&format!("/customers/{contoso}/contacts/new")).await;
+    let added = owner
+        .post_form(
+            &format!("/customers/{contoso}/contacts"),
+            &[("name", "Ada\0Park"), ("email", "ada@contoso.example"), ("phone", "")],
+        )
+        .await;
+    assert!(
+        added.status == StatusCode::BAD_REQUEST || added.status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{}: {}",
+        added.status,
+        added.body
+    );
+}

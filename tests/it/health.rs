@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::common::TestApp;
+use crate::common::{DEMO_PASSWORD, TestApp};
 
 #[tokio::test]
 async fn healthz_reports_a_reachable_database() {
@@ -57,4 +57,44 @@ async fn static_assets_are_served() {
     let css = app.client().get("/static/app.css").await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.body.contains(".topbar"));
+}
+
+/// Behind https every cookie is `Secure`: the session and login cookies always were, the flash
+/// cookie (set on logging out, cleared on the next page) was not.
+#[tokio::test]
+async fn behind_https_every_cookie_is_secure() {
+    let app = TestApp::demo().await;
+    let browser = app.client_behind_https();
+    let mut cookies = Vec::new();
+    let form = browser.get("/login").await;
+    assert!(
+        form.headers.contains_key("strict-transport-security"),
+        "HSTS behind https"
+    );
+    cookies.extend(form.set_cookies());
+    let login = browser
+        .post_form(
+            "/login",
+            &[
+                ("username", "owner@northwind.example"),
+                ("password", DEMO_PASSWORD),
+                ("next", ""),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+    cookies.extend(login.set_cookies());
+    browser.get("/dashboard").await;
+    let logout = browser.post_form("/logout", &[]).await;
+    assert_eq!(logout.status, StatusCode::SEE_OTHER);
+    cookies.extend(logout.set_cookies());
+    let after = browser.get("/login").await;
+    cookies.extend(after.set_cookies());
+    for name in ["msp_login_csrf=", "msp_session=", "msp_flash="] {
+        assert!(cookies.iter().any(|c| c.starts_with(name)), "{name} set: {cookies:?}");
+    }
+    for cookie in &cookies {
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+        assert_eq!(cookie.matches("Secure").count(), 1, "{cookie}");
+    }
 }

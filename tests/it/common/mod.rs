@@ -284,6 +284,22 @@ impl TestApp {
         client
     }
 
+    /// A browser with an empty cookie jar, talking to this app configured as it is behind https
+    /// (`PUBLIC_URL` an https URL): cookies `Secure`, HSTS.
+    pub fn client_behind_https(&self) -> TestClient {
+        let web = WebConfig {
+            secure_cookies: true,
+            ..WebConfig::default()
+        };
+        let state = AppState::new(self.app_db.clone(), Arc::new(self.clock.clone()), web);
+        TestClient {
+            router: build_router(state),
+            cookies: Arc::default(),
+            csrf: Arc::default(),
+            peer: None,
+        }
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         use msp_portal::clock::Clock;
         self.clock.now()

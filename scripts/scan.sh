@@ -9,7 +9,9 @@
 #         wapiti scans regenerate pass keys, so the API scan registers its agent first)
 #
 # Needs: a portal with the demo data (password demo-password, pass key demo-contoso), curl,
-# python3, wapiti 3.0.x (`apt-get install wapiti`) and schemathesis (`pip install schemathesis`).
+# python3, wapiti 3.0.x (`apt-get install wapiti python3-brotli`) and schemathesis (`pip install
+# schemathesis`). Wapiti asks for brotli-compressed pages whether or not it can read them; without
+# python3-brotli every page it gets is unreadable to it and the crawl stops at the first one.
 # Wapiti submits the forms it finds, with the page's CSRF token: the scanned database's data changes
 # (customers deleted, limits edited …). Scan a database of its own, never one in use.
 # Bounds (seconds) can be changed with WAPITI_SCAN_TIME (crawl, default 300), WAPITI_ATTACK_TIME
@@ -22,6 +24,10 @@ case "$url" in http://127.0.0.1:*) ;; *) echo "loopback only: http://127.0.0.1:P
 shift || true
 roles=${*:-api owner operator admin customer anonymous}
 out=${SCAN_OUT:-target/scan}
+if ! /usr/bin/python3 -c 'import brotli' 2>/dev/null; then
+  echo "wapiti needs python3-brotli to read the portal's compressed pages: apt-get install python3-brotli" >&2
+  exit 2
+fi
 mkdir -p "$out"
 password=demo-password
 

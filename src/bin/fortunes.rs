@@ -19,8 +19,8 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-/// Not a portal route (so it is named, not written inline: the authorization matrix's scan of
-/// `.route("…"` literals under src/ covers the portal's routes only).
+/// Not a portal route, so it is named rather than written inline: the authorization matrix scans
+/// src/ for route literals, and those must be the portal's own.
 const FORTUNES_PATH: &str = "/fortunes";
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/fortunes";

@@ -252,6 +252,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .steps
         .push(("vacuum_analyze", 0, started.elapsed().as_secs_f64()));
     let started = Instant::now();
+    crate::jobs::reseller_figures(conn, now).await?;
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
     generated
         .steps

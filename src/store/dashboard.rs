@@ -14,6 +14,7 @@ use crate::paging::{Cursor, Page, Sort};
 pub struct Kpis {
     pub customers: i64,
     pub max_customers: i64,
+    /// As of the engine's last tick (`reseller_figures`); counted live until it has run.
     pub accounts: i64,
     pub max_accounts: i64,
     pub locations: i64,
@@ -78,7 +79,9 @@ pub async fn kpis(
         "SELECT \
            (SELECT count(*) FROM customers c WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' AND NOT c.is_default) AS customers, \
            (SELECT coalesce(sum(max_customers), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1) AND NOT r.is_default) AS max_customers, \
-           (SELECT count(*) FROM accounts a WHERE ($1::bigint IS NULL OR a.reseller_id = $1)) AS accounts, \
+           coalesce(CASE WHEN NOT $4::boolean THEN \
+                      (SELECT sum(f.accounts)::bigint FROM reseller_figures f WHERE ($1::bigint IS NULL OR f.reseller_id = $1)) END, \
+                    (SELECT count(*) FROM accounts a WHERE ($1::bigint IS NULL OR a.reseller_id = $1))) AS accounts, \
            (SELECT coalesce(sum(max_accounts), 0)::bigint FROM resellers r WHERE ($1::bigint IS NULL OR r.id = $1) AND NOT r.is_default) AS max_accounts, \
            (SELECT count(*) FROM locations l WHERE ($1::bigint IS NULL OR l.reseller_id = $1)) AS locations, \
            (SELECT count(*) FROM connectors k JOIN customers c ON c.id = k.customer_id \
@@ -90,10 +93,13 @@ pub async fn kpis(
              WHERE ($1::bigint IS NULL OR s.reseller_id = $1) AND {APPROACHING_WHERE}) AS approaching_limits, \
            (SELECT max(last_success_at) FROM engine_steps) AS as_of"
     );
+    // The roll-up counts a whole reseller; an admin limited to chosen customers counts its own.
+    let limited = tx.access().customers.is_some();
     sqlx::query_as::<_, Kpis>(&sql)
         .bind(reseller)
         .bind(today)
         .bind(window_days)
+        .bind(limited)
         .fetch_one(&mut **tx)
         .await
 }

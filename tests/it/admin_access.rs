@@ -287,3 +287,52 @@ async fn bad_access_forms_change_nothing() {
     .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_limited_admins_header_counts_only_its_customers_accounts_even_after_the_roll_up() {
+    use std::sync::Arc;
+    let app = TestApp::demo().await;
+    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
+        .tick()
+        .await
+        .expect("a tick fills the reseller roll-up");
+    let admin = admin_id(&app).await;
+    let contoso = app.customer_id("Contoso").await;
+    let owner = owner(&app).await;
+    let saved = set_access(
+        &owner,
+        admin,
+        &[
+            ("rights", "full"),
+            ("customer_scope", "chosen"),
+            ("customer", &contoso.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let (contoso_accounts, all_accounts): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE customer_id = $1), count(*) FROM accounts \
+         WHERE reseller_id = (SELECT reseller_id FROM customers WHERE id = $1)",
+    )
+    .bind(contoso)
+    .fetch_one(&app.db)
+    .await
+    .expect("counts");
+    assert!(all_accounts > contoso_accounts, "the demo has accounts elsewhere too");
+    let kpi = |body: &str| {
+        crate::common::TestResponse {
+            status: StatusCode::OK,
+            headers: Default::default(),
+            body: body.to_string(),
+        }
+        .text("[data-kpi=accounts]")
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+    };
+    let limited = app.login(ADMIN).await.get("/dashboard").await;
+    assert_eq!(kpi(&limited.body), contoso_accounts.to_string());
+    let full = owner.get("/dashboard").await;
+    assert_eq!(kpi(&full.body), all_accounts.to_string());
+}

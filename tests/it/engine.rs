@@ -550,3 +550,62 @@ async fn the_stored_seat_forecast_equals_the_forecast_of_the_raw_usage() {
         assert_eq!(stored, expected, "{property} {used}/{limit} {series:?}");
     }
 }
+
+/// The KPI header's account count comes from the engine's roll-up: after a tick it equals the
+/// count over the raw rows for every reseller, including accounts added since the seed.
+#[tokio::test]
+async fn the_account_roll_up_equals_the_raw_count_after_a_tick() {
+    let app = crate::common::TestApp::demo().await;
+    let now = crate::common::fixed_now();
+    let differing = "SELECT count(*) FROM resellers r LEFT JOIN reseller_figures f ON f.reseller_id = r.id \
+                     WHERE f.accounts IS DISTINCT FROM (SELECT count(*) FROM accounts a WHERE a.reseller_id = r.id) \
+                       AND $1 IS NOT NULL";
+    let check = |label: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let wrong: i64 = sqlx::query_scalar(differing)
+                .bind(now)
+                .fetch_one(&db)
+                .await
+                .expect("compare");
+            assert_eq!(wrong, 0, "{label}: resellers whose roll-up differs from the raw count");
+        }
+    };
+    check("after the seed").await;
+    sqlx::query(
+        "INSERT INTO accounts (reseller_id, customer_id, external_id, seat_property, created_at) \
+         SELECT reseller_id, id, 'new-' || n, 'm365_user', $1 FROM customers, generate_series(1, 7) AS n \
+         WHERE name = 'Contoso'",
+    )
+    .bind(now)
+    .execute(&app.db)
+    .await
+    .expect("accounts");
+    let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
+    engine.tick_at(now + chrono::Duration::minutes(1)).await.expect("tick");
+    check("after new accounts and a tick").await;
+    let page = app.login("admin@northwind.example").await.get("/dashboard").await;
+    let northwind: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM accounts a JOIN resellers r ON r.id = a.reseller_id WHERE r.name = 'Northwind Backup Services' AND $1 IS NOT NULL",
+    )
+    .bind(now)
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert!(
+        page.body.contains(&format!("{northwind}")) || page.body.contains(&format_thousands(northwind)),
+        "the header shows {northwind} accounts"
+    );
+}
+
+fn format_thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -27,6 +27,14 @@ async fn set_access(owner: &TestClient, admin: i64, fields: &[(&str, &str)]) -> 
     owner.post_form(&format!("/admins/{admin}/access"), fields).await
 }
 
+/// Limits the admin (full rights) to these customers.
+async fn limit_to(owner: &TestClient, admin: i64, customers: &[i64]) -> crate::common::TestResponse {
+    let ids: Vec<String> = customers.iter().map(i64::to_string).collect();
+    let mut fields = vec![("rights", "full"), ("customer_scope", "chosen")];
+    fields.extend(ids.iter().map(|id| ("customer", id.as_str())));
+    set_access(owner, admin, &fields).await
+}
+
 #[tokio::test]
 async fn a_limited_admin_sees_only_its_customers_on_every_page() {
     let app = TestApp::demo().await;
@@ -38,17 +46,7 @@ async fn a_limited_admin_sees_only_its_customers_on_every_page() {
     let page = owner.get(&format!("/admins/{admin}/access")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.texts("#customer-choices label").len() > 10);
-    let saved = set_access(
-        &owner,
-        admin,
-        &[
-            ("rights", "full"),
-            ("customer_scope", "chosen"),
-            ("customer", &contoso.to_string()),
-            ("customer", &coho.to_string()),
-        ],
-    )
-    .await;
+    let saved = limit_to(&owner, admin, &[contoso, coho]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
 
     let client = app.login(ADMIN).await;
@@ -247,16 +245,7 @@ async fn bad_access_forms_change_nothing() {
     )
     .await;
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
-    let foreign = set_access(
-        &owner,
-        admin,
-        &[
-            ("rights", "full"),
-            ("customer_scope", "chosen"),
-            ("customer", &woodgrove.to_string()),
-        ],
-    )
-    .await;
+    let foreign = limit_to(&owner, admin, &[woodgrove]).await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "another reseller's customer");
     let (limited, grants): (bool, i64) = sqlx::query_as(
         "SELECT limited_to_granted_customers, (SELECT count(*) FROM admin_customer_grants WHERE user_id = $1) \
@@ -299,16 +288,7 @@ async fn a_limited_admins_header_counts_only_its_customers_accounts_even_after_t
     let admin = admin_id(&app).await;
     let contoso = app.customer_id("Contoso").await;
     let owner = owner(&app).await;
-    let saved = set_access(
-        &owner,
-        admin,
-        &[
-            ("rights", "full"),
-            ("customer_scope", "chosen"),
-            ("customer", &contoso.to_string()),
-        ],
-    )
-    .await;
+    let saved = limit_to(&owner, admin, &[contoso]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let (contoso_accounts, all_accounts): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE customer_id = $1), count(*) FROM accounts \

@@ -56,10 +56,26 @@ def main():
                 with lock:
                     stats["errors"].append(f"{path}: {e}")
 
+    def register(n):
+        # Each demo customer takes only so many clients (MCALs, max clients): try the next one.
+        refusals = []
+        for customer in ("Contoso", "Proseware", "Northwind Traders", "Adventure Works", "Litware"):
+            pass_key = "demo-" + customer.lower().replace(" ", "-")
+            body = json.dumps({"customer": customer, "pass_key": pass_key, "client_id": f"LOAD-{n:03}"}).encode()
+            req = urllib.request.Request(args.url + "/api/v1/register", body, {"content-type": "application/json"})
+            try:
+                return json.load(urllib.request.urlopen(req, timeout=30))["client_token"]
+            except urllib.error.HTTPError as e:
+                refusals.append(f"{customer}: {e.code} {e.read().decode(errors='replace')[:120]}")
+        raise RuntimeError("no demo customer accepts another agent: " + "; ".join(refusals))
+
     def agent(n):
-        body = json.dumps({"customer": "Contoso", "pass_key": "demo-contoso", "client_id": f"LOAD-{n:03}"}).encode()
-        req = urllib.request.Request(args.url + "/api/v1/register", body, {"content-type": "application/json"})
-        token = json.load(urllib.request.urlopen(req))["client_token"]
+        try:
+            token = register(n)
+        except Exception as e:
+            with lock:
+                stats["errors"].append(f"register: {e}")
+            return
         seq = 0
         while time.time() < stop_at:
             seq += 1
@@ -94,7 +110,8 @@ def main():
     ids = "{" + ",".join(accepted) + "}"
     sql = ("SELECT count(*), count(DISTINCT external_id) FROM backup_jobs "
            f"WHERE external_id = ANY('{ids}'::text[])")
-    out = subprocess.run(["psql", args.database, "-Atc", sql], capture_output=True, text=True, check=True).stdout.strip()
+    # On standard input: thousands of ids make too long a command line.
+    out = subprocess.run(["psql", args.database, "-At"], input=sql, capture_output=True, text=True, check=True).stdout.strip()
     stored, distinct = (int(x) for x in out.split("|"))
     print(f"{stats['pages']} pages, {stats['reports']} reports ({len(accepted)} accepted) in {args.seconds} s "
           f"with {args.sessions} browsers and {args.agents} agents")

@@ -132,6 +132,13 @@ pub struct Generated {
     pub steps: Vec<(&'static str, u64, f64)>,
 }
 
+impl Generated {
+    /// One generation step: its name, the rows it wrote and the seconds since `started`.
+    fn record(&mut self, step: &'static str, rows: u64, started: Instant) {
+        self.steps.push((step, rows, started.elapsed().as_secs_f64()));
+    }
+}
+
 /// Tables whose secondary indexes and foreign keys are dropped during the load and rebuilt after:
 /// one sort per index is far cheaper than maintaining it row by row, and one join per foreign key
 /// far cheaper than a trigger per row.
@@ -166,15 +173,11 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     let definitions = drop_bulk_indexes(conn).await?;
     let started = Instant::now();
     let rows = resellers(conn, &sizes, &password_hash, now).await?;
-    generated
-        .steps
-        .push(("resellers", rows, started.elapsed().as_secs_f64()));
+    generated.record("resellers", rows, started);
     let before = Ids::of(conn, "customers").await?;
     let started = Instant::now();
     let rows = customers(conn, now, seed).await?;
-    generated
-        .steps
-        .push(("customers", rows, started.elapsed().as_secs_f64()));
+    generated.record("customers", rows, started);
     let customers = Ids::check(conn, "customers", before).await?;
     let sql_steps: &[(&'static str, String)] = &[
         ("clients", clients_sql(&spec)),
@@ -198,7 +201,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
             .await
             .map_err(|e| anyhow::anyhow!("generating {name}: {e}"))?
             .rows_affected();
-        generated.steps.push((name, rows, started.elapsed().as_secs_f64()));
+        generated.record(name, rows, started);
         match *name {
             "clients" => clients_first = Ids::check(conn, "clients", before).await?,
             "connectors" => connectors_first = Ids::check(conn, "connectors", before).await?,
@@ -216,9 +219,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .await
         .map_err(|e| anyhow::anyhow!("generating backup jobs: {e}"))?
         .rows_affected();
-    generated
-        .steps
-        .push(("backup_jobs", rows, started.elapsed().as_secs_f64()));
+    generated.record("backup_jobs", rows, started);
     let started = Instant::now();
     let rows = sqlx::query(&restores_sql(&spec))
         .bind(now)
@@ -229,15 +230,11 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .await
         .map_err(|e| anyhow::anyhow!("generating restore jobs: {e}"))?
         .rows_affected();
-    generated
-        .steps
-        .push(("restore_jobs", rows, started.elapsed().as_secs_f64()));
+    generated.record("restore_jobs", rows, started);
 
     let started = Instant::now();
     restore_bulk_indexes(conn, &definitions).await?;
-    generated
-        .steps
-        .push(("indexes", definitions.len() as u64, started.elapsed().as_secs_f64()));
+    generated.record("indexes", definitions.len() as u64, started);
     let started = Instant::now();
     for table in BULK_TABLES
         .iter()
@@ -248,15 +245,11 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
             .execute(&mut *conn)
             .await?;
     }
-    generated
-        .steps
-        .push(("vacuum_analyze", 0, started.elapsed().as_secs_f64()));
+    generated.record("vacuum_analyze", 0, started);
     let started = Instant::now();
     crate::jobs::reseller_figures(conn, now).await?;
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
-    generated
-        .steps
-        .push(("seat_forecasts", rows, started.elapsed().as_secs_f64()));
+    generated.record("seat_forecasts", rows, started);
     Ok(generated)
 }
 

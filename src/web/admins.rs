@@ -412,6 +412,9 @@ async fn edit_admin_access(
     Ok(render(&page)?.into_response())
 }
 
+/// More customers than a checkbox list sensibly holds; beyond it, leave the admin unlimited.
+const MAX_GRANTED_CUSTOMERS: usize = 5_000;
+
 /// The access form: `customer` repeats (one checkbox per customer).
 struct AccessForm {
     rights: String,
@@ -421,15 +424,12 @@ struct AccessForm {
 
 fn read_access_form(body: &[u8]) -> Result<AccessForm, AppError> {
     let form = RepeatedForm::parse(body)?;
-    let mut customers = Vec::new();
-    for value in form.all("customer") {
-        let id = value
-            .parse::<i64>()
-            .map_err(|_| AppError::BadRequest("A chosen customer is not a customer id.".into()))?;
-        if !customers.contains(&id) {
-            customers.push(id);
-        }
-    }
+    let customers = form.distinct(
+        "customer",
+        MAX_GRANTED_CUSTOMERS,
+        |value| value.parse::<i64>().ok(),
+        "A chosen customer is not a customer id.",
+    )?;
     Ok(AccessForm {
         rights: form.field("rights"),
         customer_scope: form.field("customer_scope"),

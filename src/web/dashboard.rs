@@ -703,20 +703,15 @@ struct BulkForm {
 
 fn read_bulk_form(body: &[u8]) -> Result<BulkForm, AppError> {
     let form = crate::web::forms::RepeatedForm::parse(body)?;
-    let mut rows = Vec::new();
-    for value in form.all("row") {
-        let parsed = value
-            .split_once(':')
-            .and_then(|(id, property)| Some((id.parse::<i64>().ok()?, SeatProperty::parse(property)?)));
-        match parsed {
-            Some(row) if !rows.contains(&row) => rows.push(row),
-            Some(_) => {}
-            None => return Err(AppError::BadRequest("A selected row is not valid.".into())),
-        }
-    }
-    if rows.len() > 500 {
-        return Err(AppError::BadRequest("Select at most 500 rows at a time.".into()));
-    }
+    let rows = form.distinct(
+        "row",
+        500,
+        |value| {
+            let (id, property) = value.split_once(':')?;
+            Some((id.parse::<i64>().ok()?, SeatProperty::parse(property)?))
+        },
+        "A selected row is not valid.",
+    )?;
     Ok(BulkForm {
         rows,
         mode: form.field("mode"),

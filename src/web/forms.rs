@@ -144,18 +144,57 @@ impl RepeatedForm {
             .unwrap_or_default()
     }
 
-    /// Every value of `name`, in order.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    /// The distinct values of `name` as `parse` reads them, in the order sent, at most `max` of
+    /// them. A value `parse` refuses is a 400 saying `invalid`; more than `max` is a 400 too,
+    /// found before any more work is done on a body stuffed with values.
+    pub fn distinct<T: Ord + Clone>(
+        &self,
+        name: &str,
+        max: usize,
+        parse: impl Fn(&str) -> Option<T>,
+        invalid: &str,
+    ) -> Result<Vec<T>, crate::error::AppError> {
+        use crate::error::AppError;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut values = Vec::new();
+        for (_, raw) in self.pairs.iter().filter(|(k, _)| k == name) {
+            let value = parse(raw).ok_or_else(|| AppError::BadRequest(invalid.to_string()))?;
+            if seen.insert(value.clone()) {
+                values.push(value);
+                if values.len() > max {
+                    return Err(AppError::BadRequest(format!("Choose at most {max} at a time.")));
+                }
+            }
+        }
+        Ok(values)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_fields_are_read_once_each_in_order_and_capped() {
+        let form = RepeatedForm::parse(b"c=3&c=1&c=3&x=9&c=2").expect("a form");
+        let ids = form.distinct("c", 3, |v| v.parse::<i64>().ok(), "bad").expect("three");
+        assert_eq!(ids, vec![3, 1, 2]);
+        assert!(
+            form.distinct("c", 2, |v| v.parse::<i64>().ok(), "bad").is_err(),
+            "over the cap"
+        );
+        let bad = RepeatedForm::parse(b"c=1&c=x").expect("a form");
+        assert!(bad.distinct("c", 9, |v| v.parse::<i64>().ok(), "bad").is_err());
+        let many: String = (0..100_000).map(|i| format!("c={}&", i % 7)).collect();
+        let repeats = RepeatedForm::parse(many.as_bytes()).expect("a form");
+        assert_eq!(
+            repeats
+                .distinct("c", 10, |v| v.parse::<i64>().ok(), "bad")
+                .map(|v| v.len())
+                .ok(),
+            Some(7)
+        );
+    }
 
     #[test]
     fn required_text_is_trimmed_and_bounded() {

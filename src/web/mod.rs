@@ -119,6 +119,7 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(user: &CurrentUser, flash: FlashMessage, active: &'static str, title: impl Into<String>) -> Self {
+        let access = user.access();
         Layout {
             title: title.into(),
             active,
@@ -133,8 +134,8 @@ impl Layout {
                     imp.expires_at.format("%H:%M UTC").to_string(),
                 )
             }),
-            access_note: access_note(user),
-            read_only: user.access().read_only,
+            access_note: access_note(&access),
+            read_only: access.read_only,
             logged_in: true,
         }
     }
@@ -157,8 +158,7 @@ impl Layout {
     }
 }
 
-fn access_note(user: &CurrentUser) -> Option<String> {
-    let access = user.access();
+fn access_note(access: &crate::domain::tenancy::Access) -> Option<String> {
     match (access.read_only, &access.customers) {
         (false, None) => None,
         (true, None) => Some("Read-only access: you can see everything of your reseller and change nothing.".into()),

@@ -228,7 +228,7 @@ impl<S: Send + Sync> FromRequestParts<S> for FlashMessage {
     }
 }
 
-/// Loads the session named by the cookie (one short transaction), checks the CSRF token of
+/// Loads the session named by the cookie (one statement, see [`load_user`]), checks the CSRF token of
 /// state-changing requests, and hands the user and flash message to the handlers.
 pub async fn session_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
@@ -243,12 +243,13 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
         .collect::<Vec<_>>()
         .join("; ");
 
-    let user = match read_cookie(&cookies, SESSION_COOKIE) {
-        Some(token) if !token.is_empty() => match load_user(&state, token).await {
-            Ok(user) => user,
+    let page = matches!(*request.method(), Method::GET | Method::HEAD);
+    let (user, page_tx) = match read_cookie(&cookies, SESSION_COOKIE) {
+        Some(token) if !token.is_empty() => match load_user(&state, token, page).await {
+            Ok(found) => found,
             Err(error) => return error.into_response(),
         },
-        _ => None,
+        _ => (None, None),
     };
 
     let flash = read_cookie(&cookies, FLASH_COOKIE).and_then(Flash::parse);
@@ -286,7 +287,18 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
 
     request.extensions_mut().insert(Authenticated(user));
     request.extensions_mut().insert(FlashMessage(flash));
-    let mut response = next.run(request).await;
+    let mut response = match page_tx {
+        Some(page_tx) => {
+            let response = page_tx.run(next.run(request)).await;
+            // What is left is the session's activity stamp: losing it is no reason to fail a page
+            // that has been rendered.
+            if let Err(error) = page_tx.finish().await {
+                tracing::warn!(%error, "could not commit the session lookup of a page");
+            }
+            response
+        }
+        None => next.run(request).await,
+    };
     let sets_flash = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -332,17 +344,37 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, AppError> {
+/// The session's user, and for a page (GET or HEAD) the transaction the lookup ran in, left open
+/// with the user's scope for the page's own queries ([`store::PageTx`]).
+async fn load_user(state: &AppState, token: &str, page: bool) -> Result<(Option<CurrentUser>, Option<store::PageTx>), AppError> {
     let now = state.clock().now();
     let hash = sha256(token);
     let idle = Duration::minutes(state.web().session_idle_minutes);
-    let mut tx = store::auth(state.db()).await?;
-    let Some(row) = store::sessions::find_live(&mut tx, &hash, now, idle).await? else {
-        return Ok(None);
+    let (opened, page_tx) = if page {
+        let mut tx = state.db().begin().await?;
+        let opened = store::sessions::open(&mut tx, &hash, now, idle).await?;
+        (opened, Some(tx))
+    } else {
+        let mut conn = state.db().acquire().await?;
+        (store::sessions::open(&mut conn, &hash, now, idle).await?, None)
     };
-    store::sessions::touch(&mut tx, &hash, now).await?;
-    tx.commit().await?;
+    let Some(opened) = opened else {
+        return Ok((None, None));
+    };
+    let settings = store::Settings {
+        scope: opened.scope_kind,
+        reseller_id: opened.scope_reseller_id,
+        customer_id: opened.scope_customer_id,
+        customer_ids: opened.scope_customer_ids,
+    };
+    let row = opened.session;
+    let mut page_tx = page_tx.map(|tx| store::PageTx::new(tx, settings));
     if row.impersonation_expires_at.is_some_and(|at| at <= now) {
+        // Ending it writes an audit entry in a transaction of its own: let the lookup's go first
+        // rather than hold two connections.
+        if let Some(tx) = page_tx.take() {
+            tx.finish().await?;
+        }
         let name = if row.display_name.is_empty() {
             &row.username
         } else {
@@ -355,7 +387,7 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         super::impersonation::end(state.db(), &hash, actor, super::impersonation::EndedBy::TimeLimit, now).await?;
     }
     let Some(role) = Role::parse(&row.role) else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let impersonating = match (
         row.impersonated_customer_id,
@@ -373,7 +405,7 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         }
         _ => None,
     };
-    Ok(Some(CurrentUser {
+    let user = CurrentUser {
         id: row.user_id,
         username: row.username,
         display_name: row.display_name,
@@ -388,7 +420,8 @@ async fn load_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>,
         csrf_token: row.csrf_token,
         session_hash: hash,
         impersonating,
-    }))
+    };
+    Ok((Some(user), page_tx))
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ pub mod space;
 pub mod two_factor;
 pub mod users;
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
@@ -77,17 +79,33 @@ impl DerefMut for Tx {
 /// Opens a transaction carrying `access` (a scope, or a user's scope with the limits of its
 /// account). The settings are transaction-local (`set_config(…, true)`) so they can never leak to
 /// the next request that borrows the same pooled connection.
+///
+/// On a page (GET) the session layer has already opened the transaction and set its user's scope
+/// ([`PageTx`]); the first `scoped` of the page takes it over, so the page costs one pool acquire
+/// and no extra statement. The settings are set again whenever they differ from what the caller
+/// asks for.
 pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
-    rescoped(pool.begin().await?, access).await
+    let access = access.into();
+    match PageTx::take_current() {
+        Some(opened) if opened.settings == Settings::of(&access) => limit_writes(opened.inner, access).await,
+        Some(opened) => rescoped(opened.inner, access).await,
+        None => rescoped(pool.begin().await?, access).await,
+    }
 }
 
 /// A transaction for logging in and looking up sessions, before any tenant scope is known: the
 /// policies let it see users and sessions and no tenant data.
 pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.scope', 'auth', true)")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = match PageTx::take_current() {
+        Some(opened) => opened.inner,
+        None => pool.begin().await?,
+    };
+    sqlx::query(
+        "SELECT set_config('app.scope', 'auth', true), set_config('app.reseller_id', '', true), \
+                set_config('app.customer_id', '', true), set_config('app.customer_ids', '', true)",
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(tx)
 }
 
@@ -100,26 +118,95 @@ pub fn tenant(tx: &Tx) -> (Option<i64>, Option<i64>) {
 
 /// Turns an auth-scope transaction (after it changed a session) into one carrying `scope`, so the
 /// session change and its audit entry commit together or not at all.
-///
-/// A read-only account's transaction is READ ONLY: PostgreSQL itself refuses any write it tries,
-/// whichever handler forgot to check (the error maps to a 403).
 pub async fn rescoped(mut inner: Transaction<'static, Postgres>, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
     let access = access.into();
-    let scope = access.scope;
-    let reseller = scope.reseller_id().map(|id| id.to_string()).unwrap_or_default();
-    let customer = scope.customer_id().map(|id| id.to_string()).unwrap_or_default();
+    let settings = Settings::of(&access);
     sqlx::query(
         "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
                 set_config('app.customer_id', $3, true), set_config('app.customer_ids', $4, true)",
     )
-    .bind(scope.kind())
-    .bind(reseller)
-    .bind(customer)
-    .bind(access.customer_ids_setting())
+    .bind(settings.scope)
+    .bind(settings.reseller_id)
+    .bind(settings.customer_id)
+    .bind(settings.customer_ids)
     .execute(&mut *inner)
     .await?;
+    limit_writes(inner, access).await
+}
+
+/// A read-only account's transaction is READ ONLY: PostgreSQL itself refuses any write it tries,
+/// whichever handler forgot to check (the error maps to a 403).
+async fn limit_writes(mut inner: Transaction<'static, Postgres>, access: Access) -> Result<Tx, sqlx::Error> {
     if access.read_only {
         sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *inner).await?;
     }
     Ok(Tx { inner, access })
+}
+
+/// The tenant settings of a transaction, as the row-level security policies read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub scope: String,
+    pub reseller_id: String,
+    pub customer_id: String,
+    pub customer_ids: String,
+}
+
+impl Settings {
+    pub fn of(access: &Access) -> Settings {
+        let scope = &access.scope;
+        Settings {
+            scope: scope.kind().to_string(),
+            reseller_id: scope.reseller_id().map(|id| id.to_string()).unwrap_or_default(),
+            customer_id: scope.customer_id().map(|id| id.to_string()).unwrap_or_default(),
+            customer_ids: access.customer_ids_setting(),
+        }
+    }
+}
+
+tokio::task_local! {
+    static PAGE_TX: PageTx;
+}
+
+/// The transaction the session layer opened for a page, with the settings it left on it, until
+/// the page's first [`scoped`] or [`auth`] takes it. Only pages (GET) get one: a form post's
+/// body is read (and its CSRF token checked) before its handler runs, and a slow client must not
+/// hold a pool connection meanwhile.
+#[derive(Clone, Default)]
+pub struct PageTx(Arc<Mutex<Option<Opened>>>);
+
+struct Opened {
+    inner: Transaction<'static, Postgres>,
+    settings: Settings,
+}
+
+impl PageTx {
+    pub fn new(inner: Transaction<'static, Postgres>, settings: Settings) -> PageTx {
+        PageTx(Arc::new(Mutex::new(Some(Opened { inner, settings }))))
+    }
+
+    /// Runs the page with this transaction on offer to its store calls.
+    pub async fn run<F: Future>(&self, page: F) -> F::Output {
+        PAGE_TX.scope(self.clone(), page).await
+    }
+
+    /// Commits the transaction if the page did not take it: it may hold the session's activity.
+    pub async fn finish(&self) -> Result<(), sqlx::Error> {
+        match self.take() {
+            Some(opened) => opened.inner.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    fn take(&self) -> Option<Opened> {
+        // A poisoned lock means a panic while taking it: the transaction inside is still whole.
+        match self.0.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+
+    fn take_current() -> Option<Opened> {
+        PAGE_TX.try_with(PageTx::take).ok().flatten()
+    }
 }

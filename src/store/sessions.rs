@@ -80,14 +80,33 @@ pub async fn find_live(
     .await
 }
 
-/// Records activity, at most once a minute per session so that pages do not each write.
-pub async fn touch(conn: &mut PgConnection, id_hash: &[u8], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2 - interval '1 minute'")
+/// A live session, its user, and the tenant settings the lookup left on the transaction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenedSession {
+    #[sqlx(flatten)]
+    pub session: SessionRow,
+    pub scope_kind: String,
+    pub scope_reseller_id: String,
+    pub scope_customer_id: String,
+    pub scope_customer_ids: String,
+}
+
+/// Looks the session up, records activity at most once a minute (so that pages do not each
+/// write), and leaves its user's tenant scope set on the transaction — one statement
+/// (`app_open_session`, migration 20261201800001). On a connection outside a transaction the
+/// settings end with the statement.
+pub async fn open(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    now: DateTime<Utc>,
+    idle: Duration,
+) -> Result<Option<OpenedSession>, sqlx::Error> {
+    sqlx::query_as::<_, OpenedSession>("SELECT * FROM app_open_session($1, $2, $3)")
         .bind(id_hash)
         .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
+        .bind(now - idle)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {

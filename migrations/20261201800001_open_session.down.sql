@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS app_open_session(bytea, timestamptz, timestamptz);

@@ -346,7 +346,11 @@ fn is_state_changing(method: &Method) -> bool {
 
 /// The session's user, and for a page (GET or HEAD) the transaction the lookup ran in, left open
 /// with the user's scope for the page's own queries ([`store::PageTx`]).
-async fn load_user(state: &AppState, token: &str, page: bool) -> Result<(Option<CurrentUser>, Option<store::PageTx>), AppError> {
+async fn load_user(
+    state: &AppState,
+    token: &str,
+    page: bool,
+) -> Result<(Option<CurrentUser>, Option<store::PageTx>), AppError> {
     let now = state.clock().now();
     let hash = sha256(token);
     let idle = Duration::minutes(state.web().session_idle_minutes);

@@ -743,3 +743,95 @@ async fn every_caller_gets_the_expected_answer_on_every_route() {
         failures.join("\n")
     );
 }
+
+/// A page's session lookup (`app_open_session`) leaves on its transaction exactly the settings the
+/// page's own `store::scoped` asks for, for every kind of caller, and the page's queries run on
+/// that same transaction: one pool acquire and no statement to set the scope again. The SQL
+/// mirrors `CurrentUser::access()`; a drift would not widen anyone's view (scoped compares and
+/// sets again) but would cost every page a statement, and this catches it.
+#[tokio::test]
+async fn a_page_runs_on_the_transaction_of_its_session_lookup_with_its_callers_scope() {
+    use msp_portal::auth::sessions::{SESSION_COOKIE, sha256};
+    use msp_portal::domain::tenancy::{Access, Scope};
+    use msp_portal::store::{self, PageTx, Settings};
+
+    let app = TestApp::demo().await;
+    add_special_admins(&app).await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let contoso = app.customer_id("Contoso").await;
+    let reseller = Scope::Reseller { reseller_id: northwind };
+    let customer = Scope::Customer {
+        reseller_id: northwind,
+        customer_id: contoso,
+    };
+    let expected = |caller: Caller| -> Access {
+        let (scope, customers) = match caller {
+            Caller::CustomerUser | Caller::Impersonating => (customer.clone(), None),
+            Caller::Operator => (Scope::Operator, None),
+            Caller::LimitedAdmin => (reseller.clone(), Some(vec![contoso])),
+            _ => (reseller.clone(), None),
+        };
+        Access {
+            scope,
+            customers,
+            read_only: caller == Caller::ReadOnlyAdmin,
+        }
+    };
+    let now = app.clock_now();
+    for caller in CALLERS.into_iter().filter(|c| *c != Caller::Anonymous) {
+        let client = client_for(&app, caller).await;
+        let token = client.cookie(SESSION_COOKIE).expect("a session cookie");
+        let mut tx = app.app_db.begin().await.expect("begin");
+        let opened = store::sessions::open(&mut tx, &sha256(&token), now, chrono::Duration::minutes(30))
+            .await
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("{caller:?}: the session is live"));
+        let applied = Settings {
+            scope: opened.scope_kind,
+            reseller_id: opened.scope_reseller_id,
+            customer_id: opened.scope_customer_id,
+            customer_ids: opened.scope_customer_ids,
+        };
+        let access = expected(caller);
+        assert_eq!(applied, Settings::of(&access), "{caller:?}: settings of the lookup");
+        let lookup_backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("pid");
+
+        let page_tx = PageTx::new(tx, applied.clone());
+        let (backend, in_effect) = page_tx
+            .run(async {
+                let mut page = store::scoped(&app.app_db, &access).await.expect("scoped");
+                let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *page)
+                    .await
+                    .expect("pid");
+                let in_effect: (String, String, String, String) = sqlx::query_as(
+                    "SELECT current_setting('app.scope'), current_setting('app.reseller_id'), \
+                            current_setting('app.customer_id'), current_setting('app.customer_ids')",
+                )
+                .fetch_one(&mut *page)
+                .await
+                .expect("settings");
+                page.commit().await.expect("commit");
+                (backend, in_effect)
+            })
+            .await;
+        page_tx.finish().await.expect("nothing left to commit");
+        assert_eq!(
+            backend, lookup_backend,
+            "{caller:?}: the page's queries share the lookup's connection"
+        );
+        assert_eq!(
+            in_effect,
+            (
+                applied.scope,
+                applied.reseller_id,
+                applied.customer_id,
+                applied.customer_ids
+            ),
+            "{caller:?}: settings in effect"
+        );
+    }
+}

@@ -97,7 +97,23 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
     let (expression, numeric) = sort_expression(filter.sort_key);
     let cast = if numeric { "bigint" } else { "text" };
     let (compare, order) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
+    // One SQL text per combination of filters in use, each with a cached plan (see store::filter).
+    let of_reseller = |column: &str| super::filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint");
+    let c_reseller = of_reseller("c.reseller_id");
+    let k_reseller = of_reseller("reseller_id");
+    let searched = super::filter(
+        !filter.search.trim().is_empty(),
+        "c.name ILIKE $3",
+        "nullif($2::text, '')",
+    );
+    let granted = super::filter(tx.access().customers.is_some(), "c.id = ANY ($7)", "$7::bigint[]");
+    let paged = filter.after.is_some();
     let sql = if filter.sort_key == "clients" {
+        let after = super::filter(
+            paged,
+            &format!("(sort_value, id) {compare} ($4::{cast}, $5)"),
+            "$4::text",
+        );
         format!(
             "WITH list AS ( \
                SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
@@ -106,19 +122,22 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
                FROM customers c \
                JOIN resellers r ON r.id = c.reseller_id \
                LEFT JOIN (SELECT customer_id, count(*) AS clients FROM clients \
-                          WHERE ($1::bigint IS NULL OR reseller_id = $1) GROUP BY customer_id) k ON k.customer_id = c.id \
-               WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
-                 AND ($2::text = '' OR c.name ILIKE $3) \
-                 AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
+                          WHERE {k_reseller} GROUP BY customer_id) k ON k.customer_id = c.id \
+               WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND {searched} AND {granted} \
              ) \
              SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
                     used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
              FROM list \
-             WHERE ($4::text IS NULL OR (sort_value, id) {compare} ($4::{cast}, $5)) \
+             WHERE {after} \
              ORDER BY sort_value {order}, id {order} \
              LIMIT $6"
         )
     } else {
+        let after = super::filter(
+            paged,
+            &format!("({expression}, c.id) {compare} ($4::{cast}, $5)"),
+            "$4::text",
+        );
         format!(
             "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
                     (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
@@ -126,10 +145,7 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
                     c.sla_score, ({expression})::text AS sort_key \
              FROM customers c \
              JOIN resellers r ON r.id = c.reseller_id \
-             WHERE ($1::bigint IS NULL OR c.reseller_id = $1) AND c.lifecycle <> 'deleted' \
-               AND ($2::text = '' OR c.name ILIKE $3) \
-               AND ($7::bigint[] IS NULL OR c.id = ANY ($7)) \
-               AND ($4::text IS NULL OR ({expression}, c.id) {compare} ($4::{cast}, $5)) \
+             WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND {searched} AND {granted} AND {after} \
              ORDER BY {expression} {order}, c.id {order} \
              LIMIT $6"
         )

@@ -210,3 +210,27 @@ impl PageTx {
         PAGE_TX.try_with(PageTx::take).ok().flatten()
     }
 }
+
+/// An optional filter of a query: `condition` when the call uses it, else `param IS NULL` (true,
+/// the parameter being bound to NULL). Writing `(param IS NULL OR condition)` instead keeps one
+/// SQL text for every call, but then PostgreSQL must plan each execution anew (a cached generic
+/// plan could not use an index for the OR), which costs a dashboard more than running it; with
+/// the filter spelled out per call, each variant's plan is cached on the connection.
+pub(crate) fn filter(applies: bool, condition: &str, param: &str) -> String {
+    if applies {
+        condition.to_string()
+    } else {
+        format!("{param} IS NULL")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter;
+
+    #[test]
+    fn an_unused_filter_only_keeps_its_parameter_typed() {
+        assert_eq!(filter(true, "c.reseller_id = $1", "$1::bigint"), "c.reseller_id = $1");
+        assert_eq!(filter(false, "c.reseller_id = $1", "$1::bigint"), "$1::bigint IS NULL");
+    }
+}

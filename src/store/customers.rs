@@ -13,19 +13,25 @@ pub struct ResellerNode {
     pub customers: i64,
 }
 
-/// Resellers the scope sees, with how many customers each has (one query).
+/// Resellers the scope sees, with how many customers each has (one query; the counts from the
+/// trigger-kept `reseller_counts`, except for an admin limited to chosen customers, who counts its own).
 pub async fn reseller_tree(tx: &mut Tx) -> Result<Vec<ResellerNode>, sqlx::Error> {
     let reseller = tx.scope().reseller_id();
-    sqlx::query_as::<_, ResellerNode>(
+    let sql = format!(
         "SELECT r.id, r.name, \
-                (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted') AS customers \
+                coalesce(CASE WHEN NOT $2::boolean THEN \
+                           (SELECT n.customers + n.default_customers FROM reseller_counts n WHERE n.reseller_id = r.id) END, \
+                         (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted')) AS customers \
          FROM resellers r \
-         WHERE ($1::bigint IS NULL OR r.id = $1) \
+         WHERE {of_reseller} \
          ORDER BY r.is_default, lower(r.name), r.id",
-    )
-    .bind(reseller)
-    .fetch_all(&mut **tx)
-    .await
+        of_reseller = super::filter(reseller.is_some(), "r.id = $1", "$1::bigint"),
+    );
+    sqlx::query_as::<_, ResellerNode>(&sql)
+        .bind(reseller)
+        .bind(tx.access().customers.is_some())
+        .fetch_all(&mut **tx)
+        .await
 }
 
 /// What the list shows of a customer.

@@ -97,13 +97,18 @@ pub async fn kpis(
     let reseller = reseller_of(tx, reseller_filter);
     let sql = format!(
         "SELECT \
-           (SELECT count(*) FROM customers c WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND NOT c.is_default) AS customers, \
+           coalesce(CASE WHEN NOT $4::boolean THEN \
+                      (SELECT sum(n.customers)::bigint FROM reseller_counts n WHERE {n_reseller}) END, \
+                    (SELECT count(*) FROM customers c WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND NOT c.is_default)) \
+             AS customers, \
            (SELECT coalesce(sum(max_customers), 0)::bigint FROM resellers r WHERE {r_id} AND NOT r.is_default) AS max_customers, \
            coalesce(CASE WHEN NOT $4::boolean THEN \
                       (SELECT sum(f.accounts)::bigint FROM reseller_figures f WHERE {f_reseller}) END, \
                     (SELECT count(*) FROM accounts a WHERE {a_reseller})) AS accounts, \
            (SELECT coalesce(sum(max_accounts), 0)::bigint FROM resellers r WHERE {r_id} AND NOT r.is_default) AS max_accounts, \
-           (SELECT count(*) FROM locations l WHERE {l_reseller}) AS locations, \
+           coalesce(CASE WHEN NOT $4::boolean THEN \
+                      (SELECT sum(n.locations)::bigint FROM reseller_counts n WHERE {n_reseller}) END, \
+                    (SELECT count(*) FROM locations l WHERE {l_reseller})) AS locations, \
            (SELECT count(*) FROM connectors k {k_customer} \
              WHERE {k_reseller} AND k.health = 'critical') AS critical_connectors, \
            (SELECT count(*) FROM ({expiring}) e) AS expiring_soon, \
@@ -115,6 +120,7 @@ pub async fn kpis(
         c_reseller = by_reseller(reseller, "c.reseller_id"),
         r_id = by_reseller(reseller, "r.id"),
         f_reseller = by_reseller(reseller, "f.reseller_id"),
+        n_reseller = by_reseller(reseller, "n.reseller_id"),
         a_reseller = by_reseller(reseller, "a.reseller_id"),
         l_reseller = by_reseller(reseller, "l.reseller_id"),
         k_reseller = by_reseller(reseller, "k.reseller_id"),
@@ -123,7 +129,8 @@ pub async fn kpis(
         s_customer = live_customer("s"),
         expiring = expiring_union(reseller),
     );
-    // The roll-up counts a whole reseller; an admin limited to chosen customers counts its own.
+    // The roll-ups (reseller_figures, the engine's; reseller_counts, kept by triggers) count a whole
+    // reseller; an admin limited to chosen customers counts its own.
     let limited = tx.access().customers.is_some();
     sqlx::query_as::<_, Kpis>(&sql)
         .bind(reseller)

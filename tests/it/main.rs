@@ -31,6 +31,7 @@ mod migrations;
 mod organizations;
 mod portal;
 mod resellers;
+mod roll_ups;
 mod row_security;
 mod seed;
 mod space;

@@ -19,17 +19,15 @@ CREATE TABLE reseller_counts (
     default_customers  bigint NOT NULL DEFAULT 0,
     locations          bigint NOT NULL DEFAULT 0
 );
--- Not FORCE: the trigger functions below run as the owner and maintain every reseller's row;
--- the app role reads through the policy.
+-- The triggers run as whoever changes the customer: a request may touch its own reseller's row
+-- only, like reseller_figures.
 ALTER TABLE reseller_counts ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant ON reseller_counts FOR SELECT USING (
-    coalesce((SELECT app_scope()) = 'operator'
-        OR ((SELECT app_scope()) IN ('reseller', 'customer') AND reseller_id = (SELECT app_reseller_id())), false));
-GRANT SELECT ON reseller_counts TO msp_app;
+ALTER TABLE reseller_counts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON reseller_counts USING (app_may_see(reseller_id, NULL) OR app_scope() = 'operator');
 
 CREATE FUNCTION add_reseller_counts(p_reseller_id bigint[], p_customers bigint[], p_default_customers bigint[],
                                     p_locations bigint[]) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE sql AS $$
     INSERT INTO reseller_counts AS r (reseller_id, customers, default_customers, locations)
     SELECT d.reseller_id, sum(d.customers), sum(d.default_customers), sum(d.locations)
     FROM unnest(p_reseller_id, p_customers, p_default_customers, p_locations)
@@ -44,7 +42,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
 $$;
 
 -- A customer's contribution: +1 to one of the two customer counts while it is not deleted.
-CREATE FUNCTION count_inserted_customers() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_inserted_customers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(array_agg(reseller_id), array_agg(a), array_agg(b), array_agg(0::bigint))
     FROM (SELECT reseller_id, count(*) FILTER (WHERE lifecycle <> 'deleted' AND NOT is_default) AS a,
@@ -53,7 +51,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_deleted_customers() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_deleted_customers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(array_agg(reseller_id), array_agg(-a), array_agg(-b), array_agg(0::bigint))
     FROM (SELECT reseller_id, count(*) FILTER (WHERE lifecycle <> 'deleted' AND NOT is_default) AS a,
@@ -62,7 +60,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_updated_customer() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_updated_customer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(
         ARRAY[OLD.reseller_id, NEW.reseller_id],
@@ -81,21 +79,21 @@ CREATE TRIGGER count_updated AFTER UPDATE ON customers FOR EACH ROW
           OR OLD.reseller_id IS DISTINCT FROM NEW.reseller_id)
     EXECUTE FUNCTION count_updated_customer();
 
-CREATE FUNCTION count_inserted_locations() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_inserted_locations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(array_agg(reseller_id), array_agg(0::bigint), array_agg(0::bigint), array_agg(n))
     FROM (SELECT reseller_id, count(*) AS n FROM new_rows GROUP BY reseller_id) l;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_deleted_locations() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_deleted_locations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(array_agg(reseller_id), array_agg(0::bigint), array_agg(0::bigint), array_agg(-n))
     FROM (SELECT reseller_id, count(*) AS n FROM old_rows GROUP BY reseller_id) l;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_moved_location() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+CREATE FUNCTION count_moved_location() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM add_reseller_counts(ARRAY[OLD.reseller_id, NEW.reseller_id], ARRAY[0, 0]::bigint[], ARRAY[0, 0]::bigint[],
                                 ARRAY[-1, 1]::bigint[]);

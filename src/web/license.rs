@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
+use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -19,12 +21,15 @@ use crate::auth::current_user::FlashMessage;
 use crate::auth::{CurrentUser, Flash};
 use crate::domain::licensing::mau_overage;
 use crate::domain::months;
-use crate::domain::tenancy::Role;
+use crate::domain::tenancy::{Access, Role};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::dashboard::ResellerOption;
-use crate::store::license::{CustomerMonth, CustomerOption, Extension, MonthFigures, Offer, OrderRow, ResellerLicense};
+use crate::store::license::{
+    CustomerMonth, Extension, MonthFigures, Offer, OrderRow, OrganizationEntry, OrganizationFilter, ResellerLicense,
+};
+use crate::web::listing::{Cursor, PAGE_SIZE, Page, csv_line, csv_stream_response, link};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -40,6 +45,11 @@ pub struct LicenseQuery {
     reseller: Option<String>,
     customer: Option<String>,
     month: Option<String>,
+    /// Part of an organization's name, narrowing the per-organization table.
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+    format: Option<String>,
 }
 
 pub struct HistoryRow {
@@ -53,6 +63,8 @@ pub struct OrganizationMonths {
     pub id: i64,
     pub name: String,
     pub values: Vec<i64>,
+    /// This page with the chart showing this organization.
+    pub chart_link: String,
 }
 
 #[derive(Template)]
@@ -71,12 +83,20 @@ pub struct LicensePage {
     pub allowance_line: bool,
     pub chart_subject: String,
     pub chart_rows: Vec<(String, i64)>,
-    pub customers: Vec<CustomerOption>,
     pub selected_customer: Option<i64>,
+    /// The page with the chart back on all organizations (when one is chosen).
+    pub all_organizations_link: String,
     pub month_options: Vec<(String, String)>,
     pub selected_month: String,
+    pub q: String,
     pub table_months: Vec<String>,
     pub organizations: Vec<OrganizationMonths>,
+    /// The table's sums over every organization it lists (all pages), one per month shown.
+    pub totals: Vec<i64>,
+    pub organization_count: i64,
+    pub next_page: Option<String>,
+    pub first_page: Option<String>,
+    pub csv_link: String,
     pub can_extend: bool,
 }
 
@@ -87,10 +107,6 @@ impl LicensePage {
 
     fn is_month(&self, key: &str) -> bool {
         self.selected_month == key
-    }
-
-    fn is_customer(&self, id: &i64) -> bool {
-        self.selected_customer == Some(*id)
     }
 }
 
@@ -125,6 +141,10 @@ async fn licensed_reseller(
     Ok((reseller, choices))
 }
 
+/// Organizations per chunk of the CSV export: big enough to keep the round trips few, small
+/// enough that a 20,000-organization export never holds more than this in memory.
+const CSV_CHUNK: i64 = 1000;
+
 async fn show_license(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -145,26 +165,79 @@ async fn show_license(
                 .ok_or_else(|| AppError::BadRequest("Choose one of the last twelve months.".into()))?,
         ),
     };
+    let search: String = query.q.trim().chars().take(120).collect();
+    let cursor = Cursor::decode(query.after.as_deref())?;
+    let csv = match query.format.as_deref() {
+        None | Some("") => false,
+        Some("csv") => true,
+        Some(_) => return Err(AppError::BadRequest("The only export format is csv.".into())),
+    };
+    let table_window: Vec<NaiveDate> = match selected_month {
+        Some(month) => vec![month],
+        None => window.clone(),
+    };
+    let (table_from, table_to) = (
+        table_window.first().copied().unwrap_or(this_month),
+        table_window.last().copied().unwrap_or(this_month),
+    );
 
     let mut tx = store::scoped(state.db(), &user.access()).await?;
     let (reseller, resellers) = licensed_reseller(&mut tx, &user, query.reseller.as_deref()).await?;
-    let customers = store::license::customers(&mut tx, reseller.id).await?;
-    if selected_customer.is_some_and(|id| !customers.iter().any(|c| c.id == id)) {
-        return Err(AppError::NotFound);
+    if csv {
+        tx.commit().await?;
+        let export = CsvExport {
+            state: state.clone(),
+            access: user.access(),
+            reseller_id: reseller.id,
+            search,
+            months: table_window,
+        };
+        return Ok(export.response(&reseller.name));
     }
-    let overall = store::license::monthly(&mut tx, reseller.id, None, from, this_month).await?;
+    let chosen = match selected_customer {
+        Some(id) => Some(
+            store::license::customer(&mut tx, reseller.id, id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    let totals = store::license::totals(&mut tx, reseller.id, &search, from, this_month).await?;
+    let overall: Vec<MonthFigures> = totals
+        .iter()
+        .map(|t| MonthFigures {
+            month: t.month,
+            mau: t.mau,
+            allowance: t.allowance,
+        })
+        .collect();
     let charted = match selected_customer {
-        Some(id) => store::license::monthly(&mut tx, reseller.id, Some(id), from, this_month).await?,
+        Some(id) => store::license::monthly(&mut tx, reseller.id, id, from, this_month).await?,
         None => overall.clone(),
     };
     let orders = store::license::orders(&mut tx, reseller.id).await?;
-    let per_customer = store::license::customer_months(&mut tx, reseller.id, from, this_month).await?;
+    let rows = store::license::organizations(
+        &mut tx,
+        &OrganizationFilter {
+            reseller_id: reseller.id,
+            search: &search,
+            after: cursor.as_ref().map(|c| (c.key.as_str(), c.id)),
+            limit: PAGE_SIZE + 1,
+        },
+    )
+    .await?;
+    let page_rows = Page::of(rows, PAGE_SIZE, |r| Cursor {
+        key: r.sort_key.clone(),
+        id: r.id,
+    });
+    let ids: Vec<i64> = page_rows.rows.iter().map(|r| r.id).collect();
+    let per_customer = store::license::customer_months(&mut tx, reseller.id, &ids, table_from, table_to).await?;
     tx.commit().await?;
 
     let month_mau = overall.last().map(|m| m.mau).unwrap_or(0);
     let allowance = i64::from(reseller.mau_allowance);
     let history = history_rows(&overall);
-    let chart_subject = match selected_customer.and_then(|id| customers.iter().find(|c| c.id == id)) {
+    let chart_subject = match &chosen {
         Some(customer) => customer.name.clone(),
         None => format!("{} (all organizations)", reseller.name),
     };
@@ -172,11 +245,45 @@ async fn show_license(
     let allowance_line = selected_customer.is_none().then_some(overall.as_slice());
     let chart = mau_chart(&charted, allowance_line, reseller.mau_allowance, &chart_subject);
     let chart_rows = charted.iter().rev().map(|m| (months::label(m.month), m.mau)).collect();
-    let table_window: Vec<NaiveDate> = match selected_month {
-        Some(month) => vec![month],
-        None => window.clone(),
-    };
-    let organizations = organization_table(&customers, per_customer, &table_window);
+
+    // The parameters every link of the page keeps; the page's own position (`after`) only where
+    // it leads back to the same rows.
+    let current: Vec<(&str, String)> = [
+        (
+            "reseller",
+            // The owner has one reseller; only the operator's choice belongs in links.
+            if resellers.is_empty() {
+                String::new()
+            } else {
+                reseller.id.to_string()
+            },
+        ),
+        (
+            "customer",
+            selected_customer.map(|id| id.to_string()).unwrap_or_default(),
+        ),
+        ("month", selected_month.map(months::key).unwrap_or_default()),
+        ("q", search.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let after = query.after.clone().unwrap_or_default();
+    let organizations = organization_table(&page_rows.rows, per_customer, &table_window, |id| {
+        format!(
+            "{}#mau-history-chart",
+            link(
+                "/license",
+                &current,
+                &[("customer", &id.to_string()), ("after", &after)]
+            )
+        )
+    });
+    let next_page = page_rows
+        .next
+        .as_ref()
+        .map(|c| link("/license", &current, &[("after", &c.encode())]));
+    let first_page = cursor.is_some().then(|| link("/license", &current, &[]));
 
     let page = LicensePage {
         layout: Layout::new(&user, flash, "license", "License"),
@@ -190,20 +297,106 @@ async fn show_license(
         chart_subject,
         chart_rows,
         selected_customer,
+        all_organizations_link: format!(
+            "{}#mau-history-chart",
+            link("/license", &current, &[("customer", ""), ("after", &after)])
+        ),
         month_options: window
             .iter()
             .rev()
             .map(|m| (months::key(*m), months::label(*m)))
             .collect(),
         selected_month: selected_month.map(months::key).unwrap_or_default(),
+        q: search,
         table_months: table_window.iter().map(|m| months::label(*m)).collect(),
         organizations,
-        customers,
+        organization_count: totals.first().map(|t| t.organizations).unwrap_or(0),
+        // The table's months are some of the history's: its totals come from the same rows.
+        totals: totals
+            .iter()
+            .filter(|t| table_window.contains(&t.month))
+            .map(|t| t.listed_mau)
+            .collect(),
+        next_page,
+        first_page,
+        csv_link: link("/license", &current, &[("customer", ""), ("format", "csv")]),
         can_extend: user.effective_role() == Role::ResellerOwner,
         resellers,
         reseller,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The whole per-organization table as CSV, read and sent a chunk at a time: each chunk is a
+/// keyset page in a short transaction of its own, so a slow download holds neither the rows of
+/// every organization in memory nor a pooled connection between chunks.
+struct CsvExport {
+    state: AppState,
+    access: Access,
+    reseller_id: i64,
+    search: String,
+    months: Vec<NaiveDate>,
+}
+
+impl CsvExport {
+    fn response(self, reseller_name: &str) -> Response {
+        let mut header = vec!["Organization".to_string()];
+        header.extend(self.months.iter().map(|m| months::label(*m)));
+        let filename = format!(
+            "license-{}-{}.csv",
+            reseller_name
+                .to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+            self.months.last().map(|m| months::key(*m)).unwrap_or_default()
+        );
+        let first = csv_line(&header);
+        let chunks = stream::try_unfold((self, Some(None::<Cursor>)), |(export, position)| async move {
+            let Some(after) = position else {
+                return Ok::<_, AppError>(None);
+            };
+            // The status line has gone out by now: the log is where a failed chunk is seen.
+            let (text, next) = export
+                .chunk(after.as_ref())
+                .await
+                .inspect_err(|error| tracing::error!(%error, "the licence CSV export stopped"))?;
+            Ok(Some((text, (export, next.map(Some)))))
+        });
+        let body = stream::once(async move { Ok::<_, AppError>(first) }).chain(chunks);
+        csv_stream_response(&filename, Body::from_stream(body))
+    }
+
+    /// The CSV lines of the organizations after `after`, and where the next chunk starts.
+    async fn chunk(&self, after: Option<&Cursor>) -> Result<(String, Option<Cursor>), AppError> {
+        let (from, to) = (
+            self.months.first().copied().unwrap_or_default(),
+            self.months.last().copied().unwrap_or_default(),
+        );
+        let mut tx = store::scoped(self.state.db(), self.access.clone()).await?;
+        let rows = store::license::organizations(
+            &mut tx,
+            &OrganizationFilter {
+                reseller_id: self.reseller_id,
+                search: &self.search,
+                after: after.map(|c| (c.key.as_str(), c.id)),
+                limit: CSV_CHUNK + 1,
+            },
+        )
+        .await?;
+        let chunk = Page::of(rows, CSV_CHUNK, |r| Cursor {
+            key: r.sort_key.clone(),
+            id: r.id,
+        });
+        let ids: Vec<i64> = chunk.rows.iter().map(|r| r.id).collect();
+        let per_customer = store::license::customer_months(&mut tx, self.reseller_id, &ids, from, to).await?;
+        tx.commit().await?;
+        let mut text = String::new();
+        for row in organization_table(&chunk.rows, per_customer, &self.months, |_| String::new()) {
+            let mut cells = vec![row.name];
+            cells.extend(row.values.iter().map(i64::to_string));
+            text.push_str(&csv_line(&cells));
+        }
+        Ok((text, chunk.next))
+    }
 }
 
 /// The allowance history, newest month first, with each month's overage where an allowance
@@ -253,18 +446,18 @@ fn mau_chart(charted: &[MonthFigures], allowance: Option<&[MonthFigures]>, curre
     )
 }
 
-/// Each organization's MAU for each of `months` (0 where nothing was recorded).
+/// Each organization's MAU for each of `months` (0 where nothing was recorded), in the rows' order.
 fn organization_table(
-    customers: &[CustomerOption],
+    rows: &[OrganizationEntry],
     per_customer: Vec<CustomerMonth>,
     months: &[NaiveDate],
+    chart_link: impl Fn(i64) -> String,
 ) -> Vec<OrganizationMonths> {
     let by_key: HashMap<(i64, NaiveDate), i64> = per_customer
         .into_iter()
         .map(|row| ((row.customer_id, row.month), i64::from(row.mau)))
         .collect();
-    customers
-        .iter()
+    rows.iter()
         .map(|c| OrganizationMonths {
             id: c.id,
             name: c.name.clone(),
@@ -272,6 +465,7 @@ fn organization_table(
                 .iter()
                 .map(|m| by_key.get(&(c.id, *m)).copied().unwrap_or(0))
                 .collect(),
+            chart_link: chart_link(c.id),
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! What every list page shares: a sort chosen from an allow-list, keyset pagination cursors,
 //! links that keep the other query parameters, and CSV export.
 
+use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -24,27 +25,37 @@ pub fn link(path: &str, current: &[(&str, String)], changes: &[(&str, &str)]) ->
     }
 }
 
-/// A CSV download. Cells are escaped against formula injection.
-pub fn csv_response(filename: &str, header_row: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Response {
-    let mut body = String::new();
-    body.push_str(&header_row.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
-    body.push_str("\r\n");
-    for row in rows {
-        body.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-        body.push_str("\r\n");
-    }
+/// One CSV line (with its CRLF), cells escaped against formula injection.
+pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut line = cells.iter().map(|c| csv_cell(c.as_ref())).collect::<Vec<_>>().join(",");
+    line.push_str("\r\n");
+    line
+}
+
+fn csv_headers(filename: &str) -> [(header::HeaderName, String); 2] {
     let disposition = format!(
         "attachment; filename=\"{}\"",
         filename.replace(['"', '\\', '\r', '\n'], "")
     );
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
+    [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ]
+}
+
+/// A CSV download. Cells are escaped against formula injection.
+pub fn csv_response(filename: &str, header_row: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Response {
+    let mut body = csv_line(header_row);
+    for row in rows {
+        body.push_str(&csv_line(&row));
+    }
+    (csv_headers(filename), body).into_response()
+}
+
+/// A CSV download whose lines (made with [`csv_line`]) are produced while it is sent: for exports
+/// too large to hold in memory at once.
+pub fn csv_stream_response(filename: &str, body: Body) -> Response {
+    (csv_headers(filename), body).into_response()
 }
 
 #[cfg(test)]

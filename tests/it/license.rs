@@ -286,3 +286,293 @@ async fn role_matrix() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// Adds `count` organizations named `prefix 0001`… to the reseller, each with MAU in June and
+/// May 2026 (the demo's current and previous month) that differ per organization.
+async fn add_organizations(app: &TestApp, reseller: &str, prefix: &str, count: i32) {
+    let reseller = app.reseller_id(reseller).await;
+    sqlx::query(
+        "WITH added AS ( \
+           INSERT INTO customers (reseller_id, name, pass_key_hash, created_at) \
+           SELECT $1, $2 || ' ' || lpad(n::text, 4, '0'), 'x', now() FROM generate_series(1, $3) n \
+           RETURNING id) \
+         INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT $1, id, month, (id % 17 + extract(month FROM month))::int \
+         FROM added, (VALUES ('2026-05-01'::date), ('2026-06-01'::date)) AS m(month)",
+    )
+    .bind(reseller)
+    .bind(prefix)
+    .bind(count)
+    .execute(&app.db)
+    .await
+    .expect("add organizations");
+}
+
+/// The reseller's listed organizations (not deleted, not the default), in the table's order.
+async fn listed_organizations(app: &TestApp, reseller: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT c.id FROM customers c JOIN resellers r ON r.id = c.reseller_id \
+         WHERE r.name = $1 AND c.lifecycle <> 'deleted' AND NOT c.is_default ORDER BY lower(c.name), c.id",
+    )
+    .bind(reseller)
+    .fetch_all(&app.db)
+    .await
+    .expect("organizations")
+}
+
+fn row_ids(page: &crate::common::TestResponse) -> Vec<i64> {
+    page.attrs("#organization-mau tbody tr", "data-id")
+        .iter()
+        .map(|id| id.parse().expect("numeric id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_organization_table_pages_by_fifty_without_overlap_or_gap() {
+    let app = TestApp::demo().await;
+    add_organizations(&app, "Northwind Backup Services", "Zeta", 70).await;
+    let expected = listed_organizations(&app, "Northwind Backup Services").await;
+    assert!(expected.len() > 50, "more than one page");
+    let owner = app.login("owner@northwind.example").await;
+    let mut page = owner.get("/license").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.texts(".pager a").iter().all(|t| t != "First page"),
+        "page 1 has no first-page link"
+    );
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        let ids = row_ids(&page);
+        assert!(!ids.is_empty() && ids.len() <= 50, "page {pages}: {} rows", ids.len());
+        seen.extend(ids);
+        match page.attrs("a[rel=next]", "href").pop() {
+            Some(next) => {
+                assert_eq!(row_ids(&page).len(), 50, "a page before the last is full");
+                page = owner.get(&next).await;
+                assert_eq!(page.status, StatusCode::OK);
+                assert!(page.texts(".pager a").contains(&"First page".to_string()));
+            }
+            None => break,
+        }
+        assert!(pages < 10, "the pages end");
+    }
+    assert_eq!(pages, expected.len().div_ceil(50));
+    assert_eq!(
+        seen, expected,
+        "every organization once, in name order, no gap and no repeat"
+    );
+    // The page's HTML stays bounded: no dropdown of every organization.
+    assert!(
+        page.html()
+            .select(&scraper::Selector::parse("select#customer").expect("selector"))
+            .next()
+            .is_none()
+    );
+    assert!(
+        owner.get("/license").await.texts("option").len() <= 13,
+        "the month choice only"
+    );
+}
+
+#[tokio::test]
+async fn the_search_narrows_the_table_and_takes_pattern_characters_literally() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    for name in ["100% Cloud", "1000 Cloud", "Under_Score", "UnderXScore"] {
+        sqlx::query("INSERT INTO customers (reseller_id, name, pass_key_hash, created_at) VALUES ($1, $2, 'x', now())")
+            .bind(northwind)
+            .bind(name)
+            .execute(&app.db)
+            .await
+            .expect("arrange");
+    }
+    let owner = app.login("owner@northwind.example").await;
+    let names = |page: &crate::common::TestResponse| page.texts("#organization-mau tbody td:first-child");
+    assert_eq!(names(&owner.get("/license?q=coNto").await), vec!["Contoso"]);
+    assert_eq!(names(&owner.get("/license?q=100%25").await), vec!["100% Cloud"]);
+    assert_eq!(names(&owner.get("/license?q=r_s").await), vec!["Under_Score"]);
+    let none = owner.get("/license?q=no%20such%20organization").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.texts("#organization-mau").is_empty());
+    assert!(
+        none.text(".empty")
+            .contains("No organization matches “no such organization”")
+    );
+    // The search stays in the links that page, chart and export.
+    let filtered = owner.get("/license?q=cloud").await;
+    assert!(filtered.attrs("#export-csv", "href")[0].contains("q=cloud"));
+    assert!(
+        filtered
+            .attrs("#organization-mau tbody a", "href")
+            .iter()
+            .all(|h| h.contains("q=cloud"))
+    );
+}
+
+#[tokio::test]
+async fn totals_sum_every_listed_organization_not_only_the_page() {
+    let app = TestApp::demo().await;
+    add_organizations(&app, "Northwind Backup Services", "Zeta", 70).await;
+    let owner = app.login("owner@northwind.example").await;
+    let expected = |search: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT coalesce(sum(m.mau), 0)::bigint FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+                 JOIN resellers r ON r.id = c.reseller_id \
+                 WHERE r.name = 'Northwind Backup Services' AND c.lifecycle <> 'deleted' AND NOT c.is_default \
+                   AND m.month = '2026-06-01' AND c.name ILIKE '%' || $1 || '%'",
+            )
+            .bind(search)
+            .fetch_one(&db)
+            .await
+            .expect("sum")
+        }
+    };
+    let page = owner.get("/license?month=2026-06").await;
+    let total: i64 = page.text("#organization-mau tfoot td").parse().expect("number");
+    assert_eq!(total, expected("").await);
+    let shown: i64 = page
+        .texts("#organization-mau tbody td.num")
+        .iter()
+        .map(|v| v.parse::<i64>().expect("number"))
+        .sum();
+    assert!(shown < total, "the page holds only part of it");
+    let next = page.attrs("a[rel=next]", "href").pop().expect("a second page");
+    assert_eq!(
+        owner.get(&next).await.text("#organization-mau tfoot td"),
+        total.to_string(),
+        "the same on every page"
+    );
+    let all_months = owner.get("/license").await;
+    assert_eq!(
+        all_months.text("[data-kpi=month-mau]"),
+        month_mau(&app, "Northwind Backup Services", "2026-06-01")
+            .await
+            .to_string(),
+        "the licence figures count every organization too"
+    );
+    assert_eq!(all_months.texts("#organization-mau tfoot td").len(), 12);
+    assert_eq!(all_months.texts("#organization-mau tfoot td")[11], total.to_string());
+    let searched = owner.get("/license?month=2026-06&q=zeta").await;
+    assert_eq!(
+        searched.text("#organization-mau tfoot td"),
+        expected("zeta").await.to_string()
+    );
+    assert!(
+        searched
+            .text("[data-organization-count]")
+            .starts_with("70 organizations match")
+    );
+}
+
+#[tokio::test]
+async fn another_resellers_organizations_never_appear() {
+    let app = TestApp::demo().await;
+    add_organizations(&app, "Fabrikam Managed IT", "Fabrikam Extra", 60).await;
+    let owner = app.login("owner@northwind.example").await;
+    let fabrikam = app.reseller_id("Fabrikam Managed IT").await;
+    let ours = listed_organizations(&app, "Northwind Backup Services").await;
+    for path in [
+        "/license".to_string(),
+        "/license?q=fabrikam".to_string(),
+        "/license?q=woodgrove".to_string(),
+        format!("/license?reseller={fabrikam}"),
+    ] {
+        let page = owner.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(row_ids(&page).iter().all(|id| ours.contains(id)), "{path}");
+        assert!(
+            !page.body.contains("Woodgrove") && !page.body.contains("Fabrikam Extra"),
+            "{path}"
+        );
+    }
+    let csv = owner.get(&format!("/license?format=csv&reseller={fabrikam}")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(!csv.body.contains("Woodgrove") && !csv.body.contains("Fabrikam Extra"));
+    // The operator sees Fabrikam's when it chooses Fabrikam, and its totals are Fabrikam's.
+    let operator = app.login("operator").await;
+    let theirs = operator.get(&format!("/license?reseller={fabrikam}&q=extra")).await;
+    assert_eq!(row_ids(&theirs).len(), 50);
+    assert!(theirs.attrs("a[rel=next]", "href")[0].contains(&format!("reseller={fabrikam}")));
+    assert!(!theirs.body.contains("Contoso"));
+}
+
+#[tokio::test]
+async fn a_malformed_cursor_or_export_format_is_a_bad_request() {
+    let app = TestApp::demo().await;
+    let owner = app.login("owner@northwind.example").await;
+    for path in ["/license?after=%%%", "/license?after=garbage!", "/license?format=xml"] {
+        assert_eq!(owner.get(path).await.status, StatusCode::BAD_REQUEST, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_row_charts_its_organization_and_the_chart_returns_to_all() {
+    let app = TestApp::demo().await;
+    let owner = app.login("owner@northwind.example").await;
+    let contoso = app.customer_id("Contoso").await;
+    let page = owner.get("/license?q=contoso").await;
+    let href = page
+        .attrs("#organization-mau tbody a", "href")
+        .pop()
+        .expect("a chart link");
+    assert!(href.contains(&format!("customer={contoso}")), "{href}");
+    let charted = owner.get(&href).await;
+    assert!(charted.texts("main h2").contains(&"MAU history: Contoso".to_string()));
+    assert_eq!(
+        charted.texts("#organization-mau tbody tr").len(),
+        1,
+        "the search is kept"
+    );
+    let back = charted.attrs("#chart-all", "href").pop().expect("a way back");
+    assert!(!back.contains("customer="));
+    assert!(
+        owner
+            .get(&back)
+            .await
+            .texts("main h2")
+            .iter()
+            .any(|h| h.contains("(all organizations)"))
+    );
+}
+
+#[tokio::test]
+async fn the_csv_export_holds_every_organization_across_chunks() {
+    let app = TestApp::demo().await;
+    add_organizations(&app, "Northwind Backup Services", "Bulk", 1_050).await;
+    let listed = listed_organizations(&app, "Northwind Backup Services").await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE customers SET name = '=cmd()' WHERE id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+    let owner = app.login("owner@northwind.example").await;
+    let csv = owner.get("/license?format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), listed.len() + 1, "a header and one line per organization");
+    assert!(lines[0].starts_with("Organization,Jul 2025,"), "{}", lines[0]);
+    assert!(lines[0].ends_with("Jun 2026"));
+    assert!(csv.body.contains("'=cmd()"), "a formula is defused");
+    let names: std::collections::HashSet<&str> = lines[1..].iter().filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(names.len(), listed.len(), "no organization twice");
+    let one = owner.get("/license?format=csv&q=bulk%200007&month=2026-06").await;
+    let expected: i32 = sqlx::query_scalar(
+        "SELECT m.mau FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+         WHERE c.name = 'Bulk 0007' AND m.month = '2026-06-01'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("mau");
+    assert_eq!(one.body, format!("Organization,Jun 2026\r\nBulk 0007,{expected}\r\n"));
+}

@@ -33,5 +33,6 @@ mod portal;
 mod resellers;
 mod row_security;
 mod seed;
+mod sla_roll_up;
 mod space;
 mod two_factor;

@@ -20,6 +20,10 @@
 -- backup_jobs out until the triggers exist (the migration is one transaction), so no job committed
 -- meanwhile is missed; readers are not blocked.
 LOCK TABLE backup_jobs IN SHARE MODE;
+-- For this transaction only: sorts of the aggregates and key builds in memory rather than in many
+-- small temporary-file runs.
+SET LOCAL work_mem = '256MB';
+SET LOCAL maintenance_work_mem = '512MB';
 
 CREATE TABLE backup_job_days (
     reseller_id  bigint NOT NULL,

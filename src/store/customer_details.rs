@@ -494,6 +494,9 @@ pub async fn sla_trend(
     weeks: i32,
 ) -> Result<Vec<TrendWeek>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
+    // The boundaries are computed into plain columns first: under row-level security only
+    // comparisons of plain values can be index conditions (a function of an outer column is not
+    // leakproof and would be checked row by row over all of the customer's jobs).
     // With `pre`, week k = days [D(k+1), D(k)) + before(k) - before(k+1), where D(j) is boundary
     // j's UTC day and before(j) its jobs from midnight up to the boundary; otherwise week k =
     // days (D(k+1), D(k)] + after(k+1) - after(k), after(j) its jobs from the boundary to the
@@ -501,28 +504,30 @@ pub async fn sla_trend(
     sqlx::query_as::<_, TrendWeek>(
         "WITH p AS (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::time < time '12:00' AS pre), \
          b AS ( \
-             SELECT j, $2::timestamptz - make_interval(days => 7 * j) AS at, \
-                    (($2::timestamptz - make_interval(days => 7 * j)) AT TIME ZONE 'UTC')::date AS day \
-             FROM generate_series(0, $3) AS j), \
+             SELECT j, at, day, CASE WHEN p.pre THEN day::timestamp AT TIME ZONE 'UTC' ELSE at END AS edge_from, \
+                    CASE WHEN p.pre THEN at ELSE (day + 1)::timestamp AT TIME ZONE 'UTC' END AS edge_to \
+             FROM p CROSS JOIN LATERAL ( \
+                 SELECT j, $2::timestamptz - make_interval(days => 7 * j) AS at, \
+                        (($2::timestamptz - make_interval(days => 7 * j)) AT TIME ZONE 'UTC')::date AS day \
+                 FROM generate_series(0, $3) AS j) g), \
          edge AS ( \
-             SELECT b.j, count(*) FILTER (WHERE x.status = 'succeeded') AS succeeded, \
-                    count(*) FILTER (WHERE x.status = 'warning') AS warnings, \
-                    count(*) FILTER (WHERE x.status IN ('failed', 'refused')) AS failed \
-             FROM b CROSS JOIN p \
-             LEFT JOIN backup_jobs x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
-                  AND x.started_at >= CASE WHEN p.pre THEN b.day::timestamp AT TIME ZONE 'UTC' ELSE b.at END \
-                  AND x.started_at < CASE WHEN p.pre THEN b.at ELSE (b.day + 1)::timestamp AT TIME ZONE 'UTC' END \
-             GROUP BY b.j), \
+             SELECT b.j, e.succeeded, e.warnings, e.failed \
+             FROM b CROSS JOIN LATERAL ( \
+                 SELECT count(*) FILTER (WHERE x.status = 'succeeded') AS succeeded, \
+                        count(*) FILTER (WHERE x.status = 'warning') AS warnings, \
+                        count(*) FILTER (WHERE x.status IN ('failed', 'refused')) AS failed \
+                 FROM backup_jobs x WHERE x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                  AND x.started_at >= b.edge_from AND x.started_at < b.edge_to) e), \
          w AS ( \
-             SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends \
-             FROM b e JOIN b s ON s.j = e.j + 1 WHERE e.j < $3), \
+             SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends, \
+                    CASE WHEN p.pre THEN s.day ELSE s.day + 1 END AS whole_from, \
+                    CASE WHEN p.pre THEN e.day - 1 ELSE e.day END AS whole_to \
+             FROM b e JOIN b s ON s.j = e.j + 1 CROSS JOIN p WHERE e.j < $3), \
          d AS ( \
              SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
                     sum(x.failed + x.refused) AS failed \
-             FROM w CROSS JOIN p \
-             JOIN backup_job_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
-                  AND x.day >= CASE WHEN p.pre THEN w.first_day ELSE w.first_day + 1 END \
-                  AND x.day <= CASE WHEN p.pre THEN w.last_day - 1 ELSE w.last_day END \
+             FROM w JOIN backup_job_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                  AND x.day >= w.whole_from AND x.day <= w.whole_to \
              GROUP BY w.weeks_ago), \
          s AS ( \
              SELECT w.weeks_ago, count(DISTINCT x.source) AS sources_ok \

@@ -160,7 +160,10 @@ async fn another_tenants_backup_job_roll_ups_are_invisible_and_cannot_be_written
         .fetch_one(&app.db)
         .await
         .expect("owner count");
-        assert!(theirs > 0 && total > theirs, "{table}: the demo has rows of several resellers");
+        assert!(
+            theirs > 0 && total > theirs,
+            "{table}: the demo has rows of several resellers"
+        );
 
         let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
             .await
@@ -194,7 +197,10 @@ async fn another_tenants_backup_job_roll_ups_are_invisible_and_cannot_be_written
         .fetch_one(&mut *tx)
         .await
         .expect("select");
-        assert!(seen > 0 && elsewhere == 0, "{table} under a customer scope: {seen} rows, {elsewhere} of others");
+        assert!(
+            seen > 0 && elsewhere == 0,
+            "{table} under a customer scope: {seen} rows, {elsewhere} of others"
+        );
     }
     let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
         .await

@@ -52,11 +52,14 @@ async fn roll_up_and_raw(db: &PgPool) -> ((Vec<DayRow>, Vec<DayRow>), (Vec<Sourc
     ((days, raw_days), (sources, raw_sources))
 }
 
-async fn assert_roll_up_is_exact(db: &PgPool, when: &str) {
+pub async fn assert_roll_up_is_exact(db: &PgPool, when: &str) {
     let ((days, raw_days), (sources, raw_sources)) = roll_up_and_raw(db).await;
     assert!(!raw_days.is_empty(), "{when}: the check needs jobs");
     assert_eq!(days, raw_days, "{when}: backup_job_days differs from the raw aggregate");
-    assert_eq!(sources, raw_sources, "{when}: backup_job_source_days differs from the raw aggregate");
+    assert_eq!(
+        sources, raw_sources,
+        "{when}: backup_job_source_days differs from the raw aggregate"
+    );
 }
 
 async fn post_report(app: &TestApp, token: &str, body: &Value) {
@@ -75,7 +78,8 @@ async fn post_report(app: &TestApp, token: &str, body: &Value) {
 
 async fn token_for(app: &TestApp, customer: &str, client_id: &str) -> String {
     let pass_key = msp_portal::seed::demo_pass_key(customer);
-    let body = json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "h", "os": "Linux"});
+    let body =
+        json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "h", "os": "Linux"});
     let response = app
         .client()
         .send(
@@ -117,6 +121,7 @@ async fn report_a_mix(app: &TestApp) -> String {
                 job("m-8", None, midnight - Duration::seconds(1), "succeeded"),
                 job("m-9", None, midnight, "succeeded"),
                 job("m-10", Some("Rollup Mail"), now + Duration::minutes(5), "succeeded"),
+                job("m-11", Some("Rollup Mail"), boundary - Duration::days(7), "succeeded"),
             ]
         }),
     )
@@ -377,7 +382,16 @@ async fn the_trend_and_job_days_from_the_roll_up_equal_the_raw_queries_at_any_in
         tx.commit().await.expect("commit");
         let trend: Vec<TrendRow> = trend
             .iter()
-            .map(|w| (w.weeks_ago, w.succeeded, w.warnings, w.failed, w.sources_ok, w.critical_alerts))
+            .map(|w| {
+                (
+                    w.weeks_ago,
+                    w.succeeded,
+                    w.warnings,
+                    w.failed,
+                    w.sources_ok,
+                    w.critical_alerts,
+                )
+            })
             .collect();
         let raw = raw_trend(&app.db, contoso, northwind, now).await;
         assert_eq!(trend.len(), 13);
@@ -388,7 +402,11 @@ async fn the_trend_and_job_days_from_the_roll_up_equal_the_raw_queries_at_any_in
                 .iter()
                 .map(|d| (d.day, d.succeeded, d.warnings, d.failed, d.running))
                 .collect();
-            assert_eq!(days, raw_job_days(&app.db, contoso, *from, *to).await, "job days {from}..{to}");
+            assert_eq!(
+                days,
+                raw_job_days(&app.db, contoso, *from, *to).await,
+                "job days {from}..{to}"
+            );
         }
     }
 }

@@ -73,6 +73,10 @@ ALTER TABLE backup_job_source_days ADD PRIMARY KEY (customer_id, day, source, re
     ADD FOREIGN KEY (reseller_id) REFERENCES resellers (id),
     ADD FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;
 
+-- Statistics now, not at autovacuum's leisure: without them the first SLA pages would be planned
+-- for empty tables. A sample, a few seconds.
+ANALYZE backup_job_days, backup_job_source_days;
+
 -- Same policy as the other tables below the customer level (20261201500004).
 DO $$
 DECLARE

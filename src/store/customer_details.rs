@@ -309,7 +309,7 @@ pub struct JobDay {
     pub running: i64,
 }
 
-/// Backup (or restore) jobs per day that started in `[from, to)`.
+/// Backup (or restore) jobs per day (UTC) that started in `[from, to)`.
 pub async fn job_days(
     tx: &mut Tx,
     customer_id: i64,
@@ -317,25 +317,68 @@ pub async fn job_days(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<JobDay>, sqlx::Error> {
+    if !restores {
+        return backup_job_days(tx, customer_id, from, to).await;
+    }
     let (reseller, _) = tenant(tx);
-    let table = if restores { "restore_jobs" } else { "backup_jobs" };
-    let sql = format!(
+    // Restores are rare (a handful per customer), so their raw rows are cheap to aggregate.
+    sqlx::query_as::<_, JobDay>(
         "SELECT (started_at AT TIME ZONE 'UTC')::date AS day, \
                 count(*) FILTER (WHERE status = 'succeeded') AS succeeded, \
                 count(*) FILTER (WHERE status = 'warning') AS warnings, \
                 count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed, \
                 count(*) FILTER (WHERE status = 'running') AS running \
-         FROM {table} WHERE customer_id = $1 AND started_at >= $2 AND started_at < $3 \
+         FROM restore_jobs WHERE customer_id = $1 AND started_at >= $2 AND started_at < $3 \
            AND ($4::bigint IS NULL OR reseller_id = $4) \
-         GROUP BY 1 ORDER BY 1"
-    );
-    sqlx::query_as::<_, JobDay>(&sql)
-        .bind(customer_id)
-        .bind(from)
-        .bind(to)
-        .bind(reseller)
-        .fetch_all(&mut **tx)
-        .await
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Backup jobs per UTC day in `[from, to)` from the `backup_job_days` roll-up: the whole days
+/// from `from`'s to `to`'s, less the raw jobs of the two days' parts outside the range (none at
+/// all when `from` is a midnight and nothing started after `to`, as on the SLA tab).
+async fn backup_job_days(
+    tx: &mut Tx,
+    customer_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<JobDay>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    // A day is listed iff it keeps at least one job, as in the raw aggregate.
+    sqlx::query_as::<_, JobDay>(
+        "SELECT day, sum(succeeded)::bigint AS succeeded, sum(warnings)::bigint AS warnings, \
+                sum(failed)::bigint AS failed, sum(running)::bigint AS running \
+         FROM ( \
+             SELECT day, succeeded, warning AS warnings, failed + refused AS failed, running FROM backup_job_days \
+             WHERE customer_id = $1 AND day BETWEEN ($2 AT TIME ZONE 'UTC')::date AND ($3 AT TIME ZONE 'UTC')::date \
+               AND ($4::bigint IS NULL OR reseller_id = $4) \
+             UNION ALL \
+             SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
+                    -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
+             FROM backup_jobs \
+             WHERE customer_id = $1 AND ($4::bigint IS NULL OR reseller_id = $4) \
+               AND started_at >= ($2 AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AND started_at < $2 \
+             UNION ALL \
+             SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
+                    -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
+             FROM backup_jobs \
+             WHERE customer_id = $1 AND ($4::bigint IS NULL OR reseller_id = $4) \
+               AND started_at >= $3 AND started_at < (($3 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC' \
+         ) d \
+         GROUP BY day HAVING sum(succeeded + warnings + failed + running) > 0 ORDER BY day",
+    )
+    .bind(customer_id)
+    .bind(from)
+    .bind(to)
+    .bind(reseller)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -436,7 +479,14 @@ pub struct TrendWeek {
     pub critical_alerts: i64,
 }
 
-/// The last `weeks` weeks ending at `now`, oldest first.
+/// The last `weeks` weeks ending at `now`, oldest first. Week k is `[now - 7(k+1) days, now - 7k
+/// days)`: its boundaries fall at `now`'s time of day, not at midnight, so the UTC-day roll-ups
+/// give the whole days and each boundary day is split exactly:
+/// - job counts: the raw jobs of one side of each boundary instant within its day are read (the
+///   side before it when `now` is before noon, else the side after: at most half a day each) and
+///   the other side is the day's roll-up count less them;
+/// - good sources: a source-day counts for a week iff its last good job is at or after the week's
+///   start and its first good job before the week's end (days strictly inside always qualify).
 pub async fn sla_trend(
     tx: &mut Tx,
     customer_id: i64,
@@ -444,20 +494,57 @@ pub async fn sla_trend(
     weeks: i32,
 ) -> Result<Vec<TrendWeek>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
+    // The boundaries are computed into plain columns first: under row-level security only
+    // comparisons of plain values can be index conditions (a function of an outer column is not
+    // leakproof and would be checked row by row over all of the customer's jobs).
+    // With `pre`, week k = days [D(k+1), D(k)) + before(k) - before(k+1), where D(j) is boundary
+    // j's UTC day and before(j) its jobs from midnight up to the boundary; otherwise week k =
+    // days (D(k+1), D(k)] + after(k+1) - after(k), after(j) its jobs from the boundary to the
+    // next midnight. after(0) is only jobs started later than now: normally none.
     sqlx::query_as::<_, TrendWeek>(
-        "SELECT w.weeks_ago, \
-                count(j.id) FILTER (WHERE j.status = 'succeeded') AS succeeded, \
-                count(j.id) FILTER (WHERE j.status = 'warning') AS warnings, \
-                count(j.id) FILTER (WHERE j.status IN ('failed', 'refused')) AS failed, \
-                count(DISTINCT coalesce(j.connector_id, -j.client_id)) FILTER (WHERE j.status IN ('succeeded', 'warning')) AS sources_ok, \
+        "WITH p AS (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::time < time '12:00' AS pre), \
+         b AS ( \
+             SELECT j, at, day, CASE WHEN p.pre THEN day::timestamp AT TIME ZONE 'UTC' ELSE at END AS edge_from, \
+                    CASE WHEN p.pre THEN at ELSE (day + 1)::timestamp AT TIME ZONE 'UTC' END AS edge_to \
+             FROM p CROSS JOIN LATERAL ( \
+                 SELECT j, $2::timestamptz - make_interval(days => 7 * j) AS at, \
+                        (($2::timestamptz - make_interval(days => 7 * j)) AT TIME ZONE 'UTC')::date AS day \
+                 FROM generate_series(0, $3) AS j) g), \
+         edge AS ( \
+             SELECT b.j, e.succeeded, e.warnings, e.failed \
+             FROM b CROSS JOIN LATERAL ( \
+                 SELECT count(*) FILTER (WHERE x.status = 'succeeded') AS succeeded, \
+                        count(*) FILTER (WHERE x.status = 'warning') AS warnings, \
+                        count(*) FILTER (WHERE x.status IN ('failed', 'refused')) AS failed \
+                 FROM backup_jobs x WHERE x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                  AND x.started_at >= b.edge_from AND x.started_at < b.edge_to) e), \
+         w AS ( \
+             SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends, \
+                    CASE WHEN p.pre THEN s.day ELSE s.day + 1 END AS whole_from, \
+                    CASE WHEN p.pre THEN e.day - 1 ELSE e.day END AS whole_to \
+             FROM b e JOIN b s ON s.j = e.j + 1 CROSS JOIN p WHERE e.j < $3), \
+         d AS ( \
+             SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
+                    sum(x.failed + x.refused) AS failed \
+             FROM w JOIN backup_job_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                  AND x.day >= w.whole_from AND x.day <= w.whole_to \
+             GROUP BY w.weeks_ago), \
+         s AS ( \
+             SELECT w.weeks_ago, count(DISTINCT x.source) AS sources_ok \
+             FROM w JOIN backup_job_source_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                  AND x.day BETWEEN w.first_day AND w.last_day AND x.last_ok_at >= w.starts AND x.first_ok_at < w.ends \
+             GROUP BY w.weeks_ago) \
+         SELECT w.weeks_ago::int AS weeks_ago, \
+                (coalesce(d.succeeded, 0) + CASE WHEN p.pre THEN ee.succeeded - es.succeeded ELSE es.succeeded - ee.succeeded END)::bigint AS succeeded, \
+                (coalesce(d.warnings, 0) + CASE WHEN p.pre THEN ee.warnings - es.warnings ELSE es.warnings - ee.warnings END)::bigint AS warnings, \
+                (coalesce(d.failed, 0) + CASE WHEN p.pre THEN ee.failed - es.failed ELSE es.failed - ee.failed END)::bigint AS failed, \
+                coalesce(s.sources_ok, 0) AS sources_ok, \
                 (SELECT count(*) FROM alerts a WHERE a.customer_id = $1 AND a.severity = 'critical' \
-                   AND a.raised_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
-                   AND a.raised_at < $2 - make_interval(days => 7 * w.weeks_ago)) AS critical_alerts \
-         FROM generate_series(0, $3 - 1) AS w(weeks_ago) \
-         LEFT JOIN backup_jobs j ON j.customer_id = $1 AND ($4::bigint IS NULL OR j.reseller_id = $4) \
-              AND j.started_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
-              AND j.started_at < $2 - make_interval(days => 7 * w.weeks_ago) \
-         GROUP BY w.weeks_ago ORDER BY w.weeks_ago DESC",
+                   AND a.raised_at >= w.starts AND a.raised_at < w.ends) AS critical_alerts \
+         FROM w CROSS JOIN p \
+         JOIN edge ee ON ee.j = w.weeks_ago JOIN edge es ON es.j = w.weeks_ago + 1 \
+         LEFT JOIN d ON d.weeks_ago = w.weeks_ago LEFT JOIN s ON s.weeks_ago = w.weeks_ago \
+         ORDER BY w.weeks_ago DESC",
     )
     .bind(customer_id)
     .bind(now)

@@ -114,6 +114,49 @@ async fn the_sla_tab_counts_jobs_of_the_chosen_period_exactly() {
     );
 }
 
+/// The fixture's 13-week trend, by hand from its jobs: the weeks end at now (10:00) minus whole
+/// weeks, so the job 21 days ago, exactly at a week's start, belongs to the week 2 to 3 weeks back.
+#[tokio::test]
+async fn the_sla_trend_shows_each_weeks_score_from_its_jobs_sources_and_alerts() {
+    use msp_portal::domain::sla::{SlaInputs, score};
+    let app = TestApp::demo().await;
+    let customer = fixture_customer(&app).await;
+    let page = app
+        .login("admin@northwind.example")
+        .await
+        .get(&format!("/customers/{customer}/sla"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let week = |succeeded, warnings, failed, fresh_sources, open_critical_alerts| {
+        score(SlaInputs {
+            succeeded,
+            warnings,
+            failed,
+            sources: 1,
+            fresh_sources,
+            open_critical_alerts,
+        })
+    };
+    let today = fixed_now().date_naive();
+    let expected: Vec<String> = (0..13)
+        .rev()
+        .map(|weeks_ago| {
+            let value = match weeks_ago {
+                0 => week(5, 1, 2, 1, 1),
+                2 => week(3, 0, 0, 1, 0),
+                _ => week(0, 0, 0, 0, 0),
+            };
+            let ends = today - Duration::days(7 * weeks_ago);
+            format!("Week ending {}: score {value}", ends.format("%Y-%m-%d"))
+        })
+        .collect();
+    assert_eq!(page.texts("#trend-chart g.bar title"), expected);
+    assert_eq!(
+        expected[12], "Week ending 2026-06-15: score 77",
+        "(5 + ½) of 8, one fresh source, one critical alert"
+    );
+}
+
 #[tokio::test]
 async fn a_customer_without_jobs_shows_zeros_and_no_rate() {
     let app = TestApp::demo().await;

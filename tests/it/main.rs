@@ -34,5 +34,6 @@ mod resellers;
 mod roll_ups;
 mod row_security;
 mod seed;
+mod sla_roll_up;
 mod space;
 mod two_factor;

@@ -12,6 +12,8 @@ const TABLES: &[&str] = &[
     "client_schedules",
     "connectors",
     "backup_jobs",
+    "backup_job_days",
+    "backup_job_source_days",
     "restore_jobs",
     "accounts",
     "account_activity_months",

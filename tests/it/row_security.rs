@@ -34,6 +34,8 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
         "connectors",
         "accounts",
         "backup_jobs",
+        "backup_job_days",
+        "backup_job_source_days",
         "users",
         "sessions",
     ] {
@@ -142,4 +144,74 @@ async fn the_cross_tenant_functions_refuse_a_customer_outside_the_callers_scope(
         .await
         .expect("answer");
     assert!(taken, "names are global: another reseller's name counts as taken");
+}
+
+#[tokio::test]
+async fn another_tenants_backup_job_roll_ups_are_invisible_and_cannot_be_written() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let contoso = app.customer_id("Contoso").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    for table in ["backup_job_days", "backup_job_source_days"] {
+        let (theirs, total): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT count(*) FILTER (WHERE reseller_id <> $1), count(*) FROM {table}"
+        ))
+        .bind(northwind)
+        .fetch_one(&app.db)
+        .await
+        .expect("owner count");
+        assert!(
+            theirs > 0 && total > theirs,
+            "{table}: the demo has rows of several resellers"
+        );
+
+        let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+            .await
+            .expect("scoped tx");
+        let (seen, elsewhere): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT count(*), count(*) FILTER (WHERE reseller_id <> $1) FROM {table}"
+        ))
+        .bind(northwind)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("select");
+        assert_eq!((seen, elsewhere), (total - theirs, 0), "{table} under a reseller scope");
+        let changed = sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
+            .bind(woodgrove)
+            .execute(&mut *tx)
+            .await
+            .expect("delete")
+            .rows_affected();
+        assert_eq!(changed, 0, "{table}: another reseller's rows cannot be deleted");
+        drop(tx);
+
+        let scope = Scope::Customer {
+            reseller_id: northwind,
+            customer_id: contoso,
+        };
+        let mut tx = store::scoped(&app.app_db, &scope).await.expect("scoped tx");
+        let (seen, elsewhere): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT count(*), count(*) FILTER (WHERE customer_id <> $1) FROM {table}"
+        ))
+        .bind(contoso)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("select");
+        assert!(
+            seen > 0 && elsewhere == 0,
+            "{table} under a customer scope: {seen} rows, {elsewhere} of others"
+        );
+    }
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let fabrikam = app.reseller_id("Fabrikam Managed IT").await;
+    let refused = sqlx::query(
+        "INSERT INTO backup_job_days (reseller_id, customer_id, day, succeeded) VALUES ($1, $2, '2026-06-01', 1000)",
+    )
+    .bind(fabrikam)
+    .bind(woodgrove)
+    .execute(&mut *tx)
+    .await;
+    assert!(refused.is_err(), "a row of another reseller cannot be written");
 }

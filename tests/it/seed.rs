@@ -223,6 +223,11 @@ async fn the_bench_small_scale_has_its_counts_and_keeps_the_schema() {
     for (what, sql, expected) in checks {
         assert_eq!(count(&app, &sql).await, expected, "{what}");
     }
+    // The bulk load fills the roll-ups itself with the trigger off: they must still be exact, and
+    // the trigger back on.
+    crate::sla_roll_up::assert_roll_up_is_exact(&app.db, "after seed --scale bench-small").await;
+    let enabled = "SELECT count(*) FROM pg_trigger WHERE tgname = 'backup_job_days_insert' AND tgenabled = 'O' AND $1 IS NOT NULL";
+    assert_eq!(count(&app, enabled).await, 1, "the roll-up trigger is on again");
     let largest = count(
         &app,
         "SELECT count(*) FROM customers c JOIN resellers r ON r.id = c.reseller_id WHERE r.name = 'Bench Reseller 001' AND $1 IS NOT NULL",

@@ -142,3 +142,26 @@ async fn the_dashboard_and_the_reseller_tree_show_a_new_customer_at_once() {
         "tree {tree_before} → {tree_after}"
     );
 }
+
+#[tokio::test]
+async fn a_reseller_sees_and_changes_only_its_own_counts() {
+    use msp_portal::domain::tenancy::Scope;
+    use msp_portal::store;
+
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let mut tx = store::scoped(&app.app_db, Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped");
+    let seen: Vec<i64> = sqlx::query_scalar("SELECT reseller_id FROM reseller_counts")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(seen, vec![northwind]);
+    let changed = sqlx::query("UPDATE reseller_counts SET customers = customers + 1000")
+        .execute(&mut *tx)
+        .await
+        .expect("update")
+        .rows_affected();
+    assert_eq!(changed, 1, "only its own row");
+}

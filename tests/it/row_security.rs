@@ -36,6 +36,8 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
         "backup_jobs",
         "backup_job_days",
         "backup_job_source_days",
+        "reseller_counts",
+        "reseller_figures",
         "users",
         "sessions",
     ] {

@@ -65,7 +65,8 @@ fn sort_expression(key: &str) -> (&'static str, bool) {
         "status" => (STATUS_SQL, false),
         // Customers without a score yet (the engine has not run) come last when sorting riskiest first.
         "score" => ("coalesce(c.sla_score, 101)::bigint", true),
-        _ => ("lower(c.name)", false),
+        // The stored lower(name): see migration 20261201800003.
+        _ => ("c.sort_name", false),
     }
 }
 

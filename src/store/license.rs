@@ -207,17 +207,17 @@ pub struct OrganizationEntry {
 }
 
 /// Up to `limit` organizations in name order after the cursor: the walk follows
-/// `customers_reseller_listed`, so a page costs the same wherever it is in the list.
+/// `customers_reseller_sort_name`, so a page costs the same wherever it is in the list.
 pub async fn organizations(
     tx: &mut Tx,
     filter: &OrganizationFilter<'_>,
 ) -> Result<Vec<OrganizationEntry>, sqlx::Error> {
     sqlx::query_as::<_, OrganizationEntry>(
-        "SELECT id, name, lower(name) AS sort_key FROM customers \
+        "SELECT id, name, sort_name AS sort_key FROM customers \
          WHERE reseller_id = $1 AND lifecycle <> 'deleted' AND NOT is_default \
            AND ($2::text = '' OR name ILIKE $3) \
-           AND (lower(name), id) > ($4::text, $5) \
-         ORDER BY lower(name), id LIMIT $6",
+           AND (sort_name, id) > ($4::text, $5) \
+         ORDER BY sort_name, id LIMIT $6",
     )
     .bind(filter.reseller_id)
     .bind(filter.search)

@@ -307,3 +307,46 @@ async fn another_resellers_customer_is_not_found_and_unchanged() {
     );
     assert_eq!(admin.get("/customers/abc/clients").await.status, StatusCode::NOT_FOUND);
 }
+
+/// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start, which
+/// row-level security allows for leakproof comparisons only: over the stored `sort_name`, not
+/// over `lower(name)` (migration 20261201800003).
+#[tokio::test]
+async fn the_name_cursor_is_an_index_condition_under_row_level_security() {
+    use msp_portal::domain::tenancy::Scope;
+
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let mut tx = msp_portal::store::scoped(&app.app_db, Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped");
+    // As on a large reseller, where the planner prefers the index to sorting.
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await
+        .expect("set");
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut *tx)
+        .await
+        .expect("set");
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT c.id FROM customers c WHERE c.reseller_id = $1 AND c.lifecycle <> 'deleted' \
+         AND (c.sort_name, c.id) > ($2::text, $3::bigint) ORDER BY c.sort_name, c.id LIMIT 51",
+    )
+    .bind(northwind)
+    .bind("m")
+    .bind(0_i64)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("explain");
+    let index_condition = plan
+        .iter()
+        .find(|line| line.contains("Index Cond"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        index_condition.contains("sort_name"),
+        "the cursor should start the index scan:\n{}",
+        plan.join("\n")
+    );
+}

@@ -165,3 +165,112 @@ async fn a_reseller_sees_and_changes_only_its_own_counts() {
         .rows_affected();
     assert_eq!(changed, 1, "only its own row");
 }
+
+/// Every reseller's monthly MAU as `reseller_mau_months` has it and as summed from mau_monthly.
+async fn mau_sums(app: &TestApp) -> (Vec<(i64, chrono::NaiveDate, i64)>, Vec<(i64, chrono::NaiveDate, i64)>) {
+    let rolled: Vec<(i64, chrono::NaiveDate, i64)> =
+        sqlx::query_as("SELECT reseller_id, month, mau FROM reseller_mau_months WHERE mau <> 0 ORDER BY 1, 2")
+            .fetch_all(&app.db)
+            .await
+            .expect("roll-up");
+    let raw: Vec<(i64, chrono::NaiveDate, i64)> = sqlx::query_as(
+        "SELECT reseller_id, month, sum(mau)::bigint FROM mau_monthly GROUP BY 1, 2 HAVING sum(mau) <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("raw");
+    (rolled, raw)
+}
+
+#[tokio::test]
+async fn monthly_mau_totals_equal_the_raw_sums_after_every_kind_of_change() {
+    let app = TestApp::demo().await;
+    let (rolled, raw) = mau_sums(&app).await;
+    assert!(!raw.is_empty(), "the demo has MAU");
+    assert_eq!(rolled, raw, "after the seed");
+
+    let engine = Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
+    engine.tick().await.expect("tick");
+    let (rolled, raw) = mau_sums(&app).await;
+    assert_eq!(rolled, raw, "after the engine's mau step");
+
+    execute(&app, "UPDATE mau_monthly SET mau = mau + 7 WHERE customer_id % 2 = 0").await;
+    execute(
+        &app,
+        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT reseller_id, id, '2020-01-01', 3 FROM customers \
+         ON CONFLICT (customer_id, month) DO UPDATE SET mau = mau_monthly.mau + 1",
+    )
+    .await;
+    execute(
+        &app,
+        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT reseller_id, id, '2020-01-01', 3 FROM customers WHERE id % 3 = 0 \
+         ON CONFLICT (customer_id, month) DO UPDATE SET mau = mau_monthly.mau + 1",
+    )
+    .await;
+    execute(&app, "DELETE FROM mau_monthly WHERE customer_id % 5 = 0").await;
+    let (rolled, raw) = mau_sums(&app).await;
+    assert_eq!(rolled, raw, "after updates, upserts and deletes");
+}
+
+#[tokio::test]
+async fn the_licence_totals_without_a_search_equal_the_raw_sums() {
+    use msp_portal::domain::tenancy::Scope;
+    use msp_portal::store;
+
+    let app = TestApp::demo().await;
+    let engine = Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
+    engine.tick().await.expect("tick");
+    // The reseller with the most MAU, and one of its customers with MAU deleted: its MAU counts
+    // in the headline but not in the listed organizations' total.
+    let (reseller, customer): (i64, i64) = sqlx::query_as(
+        "SELECT m.reseller_id, max(m.customer_id) FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+         WHERE NOT c.is_default AND m.mau > 0 GROUP BY 1 ORDER BY sum(m.mau) DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("a reseller with MAU");
+    sqlx::query("UPDATE customers SET lifecycle = 'deleted', deleted_at = now() WHERE id = $1")
+        .bind(customer)
+        .execute(&app.db)
+        .await
+        .expect("delete");
+    let (from, to): (chrono::NaiveDate, chrono::NaiveDate) =
+        sqlx::query_as("SELECT min(month), max(month) FROM mau_monthly WHERE reseller_id = $1")
+            .bind(reseller)
+            .fetch_one(&app.db)
+            .await
+            .expect("months");
+    let raw: Vec<(chrono::NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT g.month::date, \
+                coalesce((SELECT sum(m.mau) FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+                          WHERE m.reseller_id = $1 AND m.month = g.month::date AND NOT c.is_default), 0)::bigint, \
+                coalesce((SELECT sum(m.mau) FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+                          WHERE m.reseller_id = $1 AND m.month = g.month::date AND NOT c.is_default \
+                            AND c.lifecycle <> 'deleted'), 0)::bigint, \
+                (SELECT count(*) FROM customers c WHERE c.reseller_id = $1 AND NOT c.is_default AND c.lifecycle <> 'deleted') \
+         FROM generate_series($2::date, $3::date, interval '1 month') g(month) ORDER BY 1",
+    )
+    .bind(reseller)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&app.db)
+    .await
+    .expect("raw");
+    let mut tx = store::scoped(&app.app_db, Scope::Reseller { reseller_id: reseller })
+        .await
+        .expect("scoped");
+    let totals = store::license::totals(&mut tx, reseller, "", from, to)
+        .await
+        .expect("totals");
+    let shown: Vec<(chrono::NaiveDate, i64, i64, i64)> = totals
+        .iter()
+        .map(|m| (m.month, m.mau, m.listed_mau, m.organizations))
+        .collect();
+    assert!(
+        raw.iter().any(|(_, all, listed, _)| all > listed),
+        "the deleted customer's MAU is left out of the list"
+    );
+    assert_eq!(shown, raw);
+}

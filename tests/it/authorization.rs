@@ -766,10 +766,10 @@ async fn a_page_runs_on_the_transaction_of_its_session_lookup_with_its_callers_s
     };
     let expected = |caller: Caller| -> Access {
         let (scope, customers) = match caller {
-            Caller::CustomerUser | Caller::Impersonating => (customer.clone(), None),
+            Caller::CustomerUser | Caller::Impersonating => (customer, None),
             Caller::Operator => (Scope::Operator, None),
-            Caller::LimitedAdmin => (reseller.clone(), Some(vec![contoso])),
-            _ => (reseller.clone(), None),
+            Caller::LimitedAdmin => (reseller, Some(vec![contoso])),
+            _ => (reseller, None),
         };
         Access {
             scope,

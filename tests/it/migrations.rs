@@ -45,6 +45,7 @@ const TABLES: &[&str] = &[
     "recovery_codes",
     "login_challenges",
     "reseller_counts",
+    "reseller_mau_months",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -109,11 +109,15 @@ pub async fn kpis(
            coalesce(CASE WHEN NOT $4::boolean THEN \
                       (SELECT sum(n.locations)::bigint FROM reseller_counts n WHERE {n_reseller}) END, \
                     (SELECT count(*) FROM locations l WHERE {l_reseller})) AS locations, \
-           (SELECT count(*) FROM connectors k {k_customer} \
-             WHERE {k_reseller} AND k.health = 'critical') AS critical_connectors, \
+           coalesce(CASE WHEN NOT $4::boolean THEN \
+                      (SELECT sum(n.critical_connectors)::bigint FROM reseller_counts n WHERE {n_reseller}) END, \
+                    (SELECT count(*) FROM connectors k {k_customer} \
+                     WHERE {k_reseller} AND k.health = 'critical')) AS critical_connectors, \
            (SELECT count(*) FROM ({expiring}) e) AS expiring_soon, \
-           (SELECT count(*) FROM seat_limits s {s_customer} \
-             WHERE {s_reseller} AND s.seats_used > s.seat_limit) AS exceeding_usage, \
+           coalesce(CASE WHEN NOT $4::boolean THEN \
+                      (SELECT sum(n.exceeded_seat_limits)::bigint FROM reseller_counts n WHERE {n_reseller}) END, \
+                    (SELECT count(*) FROM seat_limits s {s_customer} \
+                     WHERE {s_reseller} AND s.seats_used > s.seat_limit)) AS exceeding_usage, \
            (SELECT count(*) FROM seat_limits s {s_customer} \
              WHERE {s_reseller} AND {APPROACHING_WHERE}) AS approaching_limits, \
            (SELECT max(last_success_at) FROM engine_steps) AS as_of",

@@ -11,36 +11,45 @@ use msp_portal::jobs::Engine;
 use crate::common::TestApp;
 use crate::customer_form::{post, valid};
 
-type Counts = BTreeMap<i64, (i64, i64, i64)>;
+/// Per reseller: customers, default customers, locations, critical connectors, exceeded seat limits.
+type Counts = BTreeMap<i64, [i64; 5]>;
 
-/// Every reseller's (customers, default customers, locations) as the roll-up has them, zeros left out.
+fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64)>) -> Counts {
+    rows.into_iter()
+        .map(|(r, a, b, c, d, e)| (r, [a, b, c, d, e]))
+        .filter(|(_, figures)| figures.iter().any(|n| *n != 0))
+        .collect()
+}
+
+/// Every reseller's figures as the roll-up has them.
 async fn rolled_up(app: &TestApp) -> Counts {
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT reseller_id, customers, default_customers, locations FROM reseller_counts \
-         WHERE customers <> 0 OR default_customers <> 0 OR locations <> 0",
+    let rows = sqlx::query_as(
+        "SELECT reseller_id, customers, default_customers, locations, critical_connectors, exceeded_seat_limits \
+         FROM reseller_counts",
     )
     .fetch_all(&app.db)
     .await
     .expect("roll-up");
-    rows.into_iter().map(|(r, a, b, c)| (r, (a, b, c))).collect()
+    without_zeros(rows)
 }
 
 /// The same figures counted from the rows themselves.
 async fn counted(app: &TestApp) -> Counts {
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+    let rows = sqlx::query_as(
         "SELECT r.id, \
                 (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted' AND NOT c.is_default), \
                 (SELECT count(*) FROM customers c WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted' AND c.is_default), \
-                (SELECT count(*) FROM locations l WHERE l.reseller_id = r.id) \
+                (SELECT count(*) FROM locations l WHERE l.reseller_id = r.id), \
+                (SELECT count(*) FROM connectors k JOIN customers c ON c.id = k.customer_id \
+                  WHERE k.reseller_id = r.id AND k.health = 'critical' AND c.lifecycle <> 'deleted'), \
+                (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+                  WHERE s.reseller_id = r.id AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted') \
          FROM resellers r",
     )
     .fetch_all(&app.db)
     .await
     .expect("raw counts");
-    rows.into_iter()
-        .filter(|(_, a, b, c)| (*a, *b, *c) != (0, 0, 0))
-        .map(|(r, a, b, c)| (r, (a, b, c)))
-        .collect()
+    without_zeros(rows)
 }
 
 async fn execute(app: &TestApp, sql: &str) {
@@ -83,7 +92,57 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
          SELECT reseller_id, id, 'Site of ' || name, '' FROM customers WHERE name LIKE 'Bulk %'",
     )
     .await;
+    execute(
+        &app,
+        "INSERT INTO connectors (reseller_id, customer_id, name, kind, health, health_reason, health_since, created_at) \
+         SELECT reseller_id, id, 'Mail', 'microsoft_365', CASE WHEN id % 3 = 0 THEN 'healthy' ELSE 'critical' END, '', now(), now() \
+         FROM customers WHERE name LIKE 'Bulk %'",
+    )
+    .await;
+    execute(
+        &app,
+        "INSERT INTO seat_limits (reseller_id, customer_id, seat_property, seat_limit, seats_used) \
+         SELECT reseller_id, id, 'google_user', 10, CASE WHEN id % 2 = 0 THEN 12 ELSE 8 END \
+         FROM customers WHERE name LIKE 'Bulk %'",
+    )
+    .await;
     assert_eq!(rolled_up(&app).await, counted(&app).await, "after bulk inserts");
+
+    execute(
+        &app,
+        "UPDATE connectors SET health = 'healthy' WHERE name = 'Mail' AND customer_id % 4 = 1",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE connectors SET health = 'critical' WHERE name = 'Mail' AND customer_id % 4 = 0",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE connectors SET health = 'warning' WHERE name = 'Mail' AND customer_id % 5 = 2",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE seat_limits SET seats_used = seats_used + 3 WHERE seat_property = 'google_user'",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE seat_limits SET seat_limit = 100 WHERE seat_property = 'google_user' AND customer_id % 3 = 0",
+    )
+    .await;
+    execute(
+        &app,
+        "DELETE FROM seat_limits WHERE seat_property = 'google_user' AND customer_id % 7 = 0",
+    )
+    .await;
+    assert_eq!(
+        rolled_up(&app).await,
+        counted(&app).await,
+        "after health and usage changes"
+    );
 
     execute(
         &app,
@@ -99,6 +158,11 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     assert_eq!(rolled_up(&app).await, counted(&app).await, "after lifecycle changes");
 
     execute(&app, "DELETE FROM locations WHERE name LIKE 'Site of Bulk 2%'").await;
+    execute(
+        &app,
+        "DELETE FROM connectors WHERE name = 'Mail' AND customer_id % 6 = 1",
+    )
+    .await;
     // Deleting customers takes their locations with them (ON DELETE CASCADE).
     execute(&app, "DELETE FROM customers WHERE name LIKE 'Bulk 3%'").await;
     assert_eq!(rolled_up(&app).await, counted(&app).await, "after deletes");
@@ -115,6 +179,51 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     let engine = Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
     engine.tick().await.expect("tick");
     assert_eq!(rolled_up(&app).await, counted(&app).await, "after the engine's tick");
+}
+
+/// An agent's report runs in its customer's scope: the counts its connector and seat changes move
+/// are its reseller's, and row-level security lets it move them.
+#[tokio::test]
+async fn an_agent_report_moves_its_resellers_attention_counts() {
+    use serde_json::json;
+
+    let app = TestApp::demo().await;
+    let pass_key = msp_portal::seed::demo_pass_key("Contoso");
+    let client = app.client();
+    let registered = client
+        .send(
+            axum::http::Method::POST,
+            "/api/v1/register",
+            Some(json!({"customer": "Contoso", "pass_key": pass_key, "client_id": "COUNTER", "hostname": "h", "os": "Linux"}).to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert!(registered.status.is_success(), "{}", registered.body);
+    let token = serde_json::from_str::<serde_json::Value>(&registered.body).expect("json")["client_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let bearer = format!("Bearer {token}");
+    for health in ["critical", "healthy", "critical"] {
+        let report = json!({
+            "connectors": [{"name": "Counted", "kind": "microsoft_365", "health": health, "reason": "Token expired"}],
+            "jobs": [], "seats": [{"seat_property": "m365_user", "seats_used": 100000}], "accounts": []
+        });
+        let answer = client
+            .send(
+                axum::http::Method::POST,
+                "/api/v1/reports",
+                Some(report.to_string()),
+                &[("content-type", "application/json"), ("authorization", bearer.as_str())],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(
+            rolled_up(&app).await,
+            counted(&app).await,
+            "after a report with a {health} connector"
+        );
+    }
 }
 
 #[tokio::test]

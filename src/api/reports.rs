@@ -486,7 +486,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn now() -> DateTime<Utc> {
+    /// The fixed instant the reports below are checked at (the rule takes the time as an argument).
+    fn reported_at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).single().expect("date")
     }
 
@@ -514,7 +515,7 @@ mod tests {
 
     #[test]
     fn times_far_in_the_future_or_past_and_backwards_jobs_are_refused() {
-        let now = now();
+        let now = reported_at();
         assert!(check_report(&report(vec![job("a", now - Duration::hours(1), Some(now))]), now).is_ok());
         assert!(
             check_report(&report(vec![job("a", now + Duration::minutes(5), None)]), now).is_ok(),
@@ -527,7 +528,7 @@ mod tests {
 
     #[test]
     fn repeated_ids_and_empty_names_are_refused() {
-        let now = now();
+        let now = reported_at();
         assert!(check_report(&report(vec![job("a", now, None), job("a", now, None)]), now).is_err());
         assert!(check_report(&report(vec![job(" ", now, None)]), now).is_err());
         assert!(check_report(&report(vec![job("a\u{0}", now, None)]), now).is_err());
@@ -554,9 +555,9 @@ mod tests {
         fn time() -> impl Strategy<Value = serde_json::Value> {
             prop_oneof![
                 (-600_000_i64..600_000)
-                    .prop_map(|s| serde_json::Value::from((now() + Duration::seconds(s)).to_rfc3339())),
+                    .prop_map(|s| serde_json::Value::from((reported_at() + Duration::seconds(s)).to_rfc3339())),
                 (-100_000_000_i64..100_000_000)
-                    .prop_map(|s| serde_json::Value::from((now() + Duration::seconds(s * 10)).to_rfc3339())),
+                    .prop_map(|s| serde_json::Value::from((reported_at() + Duration::seconds(s * 10)).to_rfc3339())),
                 any::<String>().prop_map(serde_json::Value::from),
                 any::<i64>().prop_map(serde_json::Value::from),
             ]
@@ -608,14 +609,14 @@ mod tests {
                 let Ok(report) = serde_json::from_str::<ReportRequest>(&body) else {
                     return Ok(());
                 };
-                if check_report(&report, now()).is_ok() {
+                if check_report(&report, reported_at()).is_ok() {
                     let mut seen = HashSet::new();
                     for job in &report.jobs {
                         prop_assert!(!job.id.trim().is_empty() && job.id.chars().count() <= 120);
                         prop_assert!(!job.id.chars().any(char::is_control));
                         prop_assert!(seen.insert(job.id.clone()), "ids are unique");
-                        prop_assert!(job.started_at <= now() + Duration::minutes(MAX_FUTURE_SKEW_MINUTES));
-                        prop_assert!(job.started_at >= now() - Duration::days(MAX_PAST_DAYS));
+                        prop_assert!(job.started_at <= reported_at() + Duration::minutes(MAX_FUTURE_SKEW_MINUTES));
+                        prop_assert!(job.started_at >= reported_at() - Duration::days(MAX_PAST_DAYS));
                         prop_assert!(job.ended_at.is_none_or(|end| end >= job.started_at));
                     }
                 }

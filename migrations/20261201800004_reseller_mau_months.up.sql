@@ -25,33 +25,28 @@ LANGUAGE sql AS $$
     ON CONFLICT (reseller_id, month) DO UPDATE SET mau = r.mau + EXCLUDED.mau
 $$;
 
-CREATE FUNCTION count_inserted_mau() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserted rows add, deleted ones subtract; updated ones do both (old and new transition tables).
+CREATE FUNCTION count_mau() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM add_reseller_mau(array_agg(reseller_id), array_agg(month), array_agg(mau::bigint)) FROM new_rows;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM add_reseller_mau(array_agg(reseller_id), array_agg(month), array_agg(mau))
+        FROM (SELECT reseller_id, month, -mau::bigint AS mau FROM old_rows
+              UNION ALL
+              SELECT reseller_id, month, mau::bigint FROM new_rows) d;
+    ELSE
+        PERFORM add_reseller_mau(array_agg(reseller_id), array_agg(month),
+                                 array_agg(CASE TG_OP WHEN 'DELETE' THEN -mau::bigint ELSE mau::bigint END))
+        FROM changed_rows;
+    END IF;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION count_deleted_mau() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM add_reseller_mau(array_agg(reseller_id), array_agg(month), array_agg(-mau::bigint)) FROM old_rows;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION count_updated_mau() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM add_reseller_mau(array_agg(reseller_id), array_agg(month), array_agg(mau))
-    FROM (SELECT reseller_id, month, -mau::bigint AS mau FROM old_rows
-          UNION ALL
-          SELECT reseller_id, month, mau::bigint FROM new_rows) d;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER count_inserted AFTER INSERT ON mau_monthly REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION count_inserted_mau();
-CREATE TRIGGER count_deleted AFTER DELETE ON mau_monthly REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION count_deleted_mau();
+CREATE TRIGGER count_inserted AFTER INSERT ON mau_monthly REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION count_mau();
+CREATE TRIGGER count_deleted AFTER DELETE ON mau_monthly REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION count_mau();
 CREATE TRIGGER count_updated AFTER UPDATE ON mau_monthly REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION count_updated_mau();
+    FOR EACH STATEMENT EXECUTE FUNCTION count_mau();
 
 LOCK TABLE mau_monthly IN SHARE MODE;
 INSERT INTO reseller_mau_months (reseller_id, month, mau)

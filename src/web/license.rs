@@ -165,7 +165,7 @@ async fn show_license(
                 .ok_or_else(|| AppError::BadRequest("Choose one of the last twelve months.".into()))?,
         ),
     };
-    let search: String = query.q.trim().chars().take(120).collect();
+    let search = super::listing::search_text(&query.q)?;
     let cursor = Cursor::decode(query.after.as_deref())?;
     let csv = match query.format.as_deref() {
         None | Some("") => false,

@@ -9,6 +9,21 @@ use crate::domain::validation::csv_cell;
 
 pub use crate::paging::{Cursor, PAGE_SIZE, Page, Sort};
 
+/// Longest search text a list accepts.
+pub const SEARCH_MAX_CHARS: usize = 120;
+
+/// A list's search text, trimmed; longer than [`SEARCH_MAX_CHARS`] is a 400 rather than a search
+/// quietly cut short.
+pub fn search_text(raw: &str) -> Result<String, crate::error::AppError> {
+    let search = raw.trim();
+    if search.chars().count() > SEARCH_MAX_CHARS {
+        return Err(crate::error::AppError::BadRequest(format!(
+            "Search for at most {SEARCH_MAX_CHARS} characters."
+        )));
+    }
+    Ok(search.to_string())
+}
+
 /// `path?query` with `changes` applied to the current query parameters (an empty value removes it).
 pub fn link(path: &str, current: &[(&str, String)], changes: &[(&str, &str)]) -> String {
     let mut params: Vec<(String, String)> = current

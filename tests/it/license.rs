@@ -576,3 +576,14 @@ async fn the_csv_export_holds_every_organization_across_chunks() {
     .expect("mau");
     assert_eq!(one.body, format!("Organization,Jun 2026\r\nBulk 0007,{expected}\r\n"));
 }
+
+#[tokio::test]
+async fn a_search_longer_than_any_list_accepts_is_a_bad_request() {
+    let app = TestApp::demo().await;
+    let owner = app.login("owner@northwind.example").await;
+    let longest = "a".repeat(120);
+    assert_eq!(owner.get(&format!("/license?q={longest}")).await.status, StatusCode::OK);
+    let too_long = owner.get(&format!("/license?q={longest}a")).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+    assert!(too_long.body.contains("at most 120 characters"), "{}", too_long.body);
+}

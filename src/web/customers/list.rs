@@ -116,10 +116,7 @@ fn read_filter(user: &CurrentUser, query: &ListQuery) -> Result<(ListFilter, Sor
     };
     let sort = Sort::parse(query.sort.as_deref(), query.dir.as_deref(), SORTS, DEFAULT_SORT)?;
     let after = Cursor::decode(query.after.as_deref())?;
-    let search = query.q.clone().unwrap_or_default();
-    if search.chars().count() > 120 {
-        return Err(AppError::BadRequest("Search for at most 120 characters.".into()));
-    }
+    let search = crate::web::listing::search_text(query.q.as_deref().unwrap_or_default())?;
     if let Some(cursor) = &after
         && SORTS[1..6].contains(&sort.key)
         && cursor.key.parse::<i64>().is_err()

@@ -50,36 +50,6 @@ pub async fn create(conn: &mut PgConnection, session: NewSession<'_>) -> Result<
     Ok(())
 }
 
-/// The session with this id hash if it is neither idle too long nor past its absolute expiry and
-/// its user is not disabled.
-pub async fn find_live(
-    conn: &mut PgConnection,
-    id_hash: &[u8],
-    now: DateTime<Utc>,
-    idle: Duration,
-) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as::<_, SessionRow>(
-        "SELECT u.id AS user_id, u.username, u.display_name, u.role, u.reseller_id, u.customer_id, u.read_only, \
-                CASE WHEN u.limited_to_granted_customers THEN \
-                    ARRAY(SELECT g.customer_id FROM admin_customer_grants g WHERE g.user_id = u.id ORDER BY g.customer_id) \
-                END AS granted_customers, \
-                u.totp_secret IS NOT NULL AS two_factor_enabled, \
-                (u.role IN ('reseller_owner', 'reseller_admin') AND reseller_requires_two_factor(u.reseller_id)) \
-                    AS two_factor_required, \
-                u.must_change_password, \
-                s.csrf_token, s.last_seen_at, s.impersonated_customer_id, s.impersonated_reseller_id, s.impersonated_customer_name, \
-                s.impersonation_expires_at \
-         FROM sessions s \
-         JOIN users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled_at IS NULL",
-    )
-    .bind(id_hash)
-    .bind(now)
-    .bind(now - idle)
-    .fetch_optional(conn)
-    .await
-}
-
 /// A live session, its user, and the tenant settings the lookup left on the transaction.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpenedSession {

@@ -237,11 +237,11 @@ async fn start_session(
         },
     )
     .await?;
-    let session = store::sessions::find_live(&mut tx, &id_hash, now, Duration::minutes(1)).await?;
+    let session = store::sessions::open(&mut tx, &id_hash, now, Duration::minutes(1)).await?;
     tx.commit().await?;
     let role = session
         .as_ref()
-        .and_then(|s| Role::parse(&s.role))
+        .and_then(|s| Role::parse(&s.session.role))
         .ok_or(AppError::Unavailable)?;
     tracing::info!(user_id, "logged in");
 

@@ -25,7 +25,7 @@ pub async fn reseller_tree(tx: &mut Tx) -> Result<Vec<ResellerNode>, sqlx::Error
          FROM resellers r \
          WHERE {of_reseller} \
          ORDER BY r.is_default, lower(r.name), r.id",
-        of_reseller = super::filter(reseller.is_some(), "r.id = $1", "$1::bigint"),
+        of_reseller = super::by_reseller(reseller, "r.id"),
     );
     sqlx::query_as::<_, ResellerNode>(&sql)
         .bind(reseller)
@@ -105,9 +105,8 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
     let cast = if numeric { "bigint" } else { "text" };
     let (compare, order) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
     // One SQL text per combination of filters in use, each with a cached plan (see store::filter).
-    let of_reseller = |column: &str| super::filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint");
-    let c_reseller = of_reseller("c.reseller_id");
-    let k_reseller = of_reseller("reseller_id");
+    let c_reseller = super::by_reseller(reseller, "c.reseller_id");
+    let k_reseller = super::by_reseller(reseller, "reseller_id");
     let searched = super::filter(
         !filter.search.trim().is_empty(),
         "c.name ILIKE $3",

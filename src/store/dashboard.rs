@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Tx, filter};
+use super::{Tx, by_reseller, filter};
 use crate::paging::{Cursor, Page, Sort};
 
 /// The KPI header: what a reseller (or, for the operator, every reseller) has against its allowances,
@@ -71,20 +71,15 @@ fn expiring_union(reseller: Option<i64>) -> String {
     )
 }
 
-/// `column = $1` for one reseller; every reseller (the operator's view) otherwise.
-fn by_reseller(reseller: Option<i64>, column: &str) -> String {
-    filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint")
-}
-
 /// The customer of a row, if it is not deleted, looked up by its key for each row. `OFFSET 0`
 /// keeps PostgreSQL from flattening it into a join: it overestimates how many seat limits are
 /// exceeded (a comparison of two columns) and would then hash every customer of every reseller
 /// (90 ms) instead of looking up the few hundred it needs (2 ms, largest reseller).
-const LIVE_CUSTOMER: &str = "JOIN LATERAL (SELECT c.id, c.name, c.email, c.lifecycle FROM customers c \
-     WHERE c.id = {row}.customer_id AND c.lifecycle <> 'deleted' OFFSET 0) c ON true";
-
 fn live_customer(row: &str) -> String {
-    LIVE_CUSTOMER.replace("{row}", row)
+    format!(
+        "JOIN LATERAL (SELECT c.id, c.name, c.email, c.lifecycle FROM customers c \
+         WHERE c.id = {row}.customer_id AND c.lifecycle <> 'deleted' OFFSET 0) c ON true"
+    )
 }
 
 /// KPIs of the scope's reseller, of `reseller_filter` (operator), or of all resellers.

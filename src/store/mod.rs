@@ -224,6 +224,11 @@ pub(crate) fn filter(applies: bool, condition: &str, param: &str) -> String {
     }
 }
 
+/// `column = $1` for one reseller (bound as `$1`); every reseller (the operator's view) otherwise.
+pub(crate) fn by_reseller(reseller: Option<i64>, column: &str) -> String {
+    filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint")
+}
+
 #[cfg(test)]
 mod tests {
     use super::filter;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::seat_limits::SeatLimitRow;
 use super::{Tx, tenant};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -39,28 +40,67 @@ pub struct CustomerDetail {
     pub backups_blocked_reason: Option<String>,
 }
 
+/// The customer's own row, its reseller and plan (`c`, `r`, `p`), for [`find`] and [`summary`].
+const CUSTOMER_COLUMNS: &str = "c.id, c.reseller_id, r.name AS reseller_name, c.is_default, c.name, c.legal_name, c.email, \
+    c.address, c.city, c.phone, c.activated, c.lifecycle, c.delete_on, c.tenant_type, c.trial_ends_on, c.service_plan_id, \
+    p.name AS plan_name, p.edition, c.storage_region, c.service_expires_on, c.credit_quota::text AS credit_quota, \
+    c.credit_quota_effective_on, c.pending_credit_quota::text AS pending_credit_quota, c.pending_credit_quota_on, \
+    c.mcals_allotted, c.max_clients, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+    c.used_space_bytes, c.space_quota_bytes, c.backups_blocked_reason";
+
+const CUSTOMER_FROM: &str = "FROM customers c JOIN resellers r ON r.id = c.reseller_id \
+    LEFT JOIN service_plans p ON p.id = c.service_plan_id \
+    WHERE c.id = $1 AND c.lifecycle <> 'deleted' \
+      AND ($2::bigint IS NULL OR c.reseller_id = $2) AND ($3::bigint IS NULL OR c.id = $3)";
+
 /// The customer if it is the caller's and not deleted.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
     if tx.check_customer(customer_id).is_err() {
         return Ok(None);
     }
     let (reseller, customer) = tenant(tx);
-    sqlx::query_as::<_, CustomerDetail>(
-        "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.is_default, c.name, c.legal_name, c.email, c.address, \
-                c.city, c.phone, c.activated, c.lifecycle, c.delete_on, c.tenant_type, c.trial_ends_on, c.service_plan_id, \
-                p.name AS plan_name, p.edition, c.storage_region, c.service_expires_on, c.credit_quota::text AS credit_quota, \
-                c.credit_quota_effective_on, c.pending_credit_quota::text AS pending_credit_quota, c.pending_credit_quota_on, \
-                c.mcals_allotted, c.max_clients, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
-                c.used_space_bytes, c.space_quota_bytes, c.backups_blocked_reason \
-         FROM customers c JOIN resellers r ON r.id = c.reseller_id LEFT JOIN service_plans p ON p.id = c.service_plan_id \
-         WHERE c.id = $1 AND c.lifecycle <> 'deleted' \
-           AND ($2::bigint IS NULL OR c.reseller_id = $2) AND ($3::bigint IS NULL OR c.id = $3)",
-    )
-    .bind(customer_id)
-    .bind(reseller)
-    .bind(customer)
-    .fetch_optional(&mut **tx)
-    .await
+    sqlx::query_as::<_, CustomerDetail>(&format!("SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM}"))
+        .bind(customer_id)
+        .bind(reseller)
+        .bind(customer)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The customer with its seat limits and contacts, in one statement (the summary tab).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerSummary {
+    #[sqlx(flatten)]
+    pub customer: CustomerDetail,
+    #[sqlx(json)]
+    pub seats: Vec<SeatLimitRow>,
+    #[sqlx(json)]
+    pub contacts: Vec<Contact>,
+}
+
+/// [`find`], with the customer's seat limits (by property) and contacts (by name) as JSON arrays
+/// of the same row: the summary tab costs one statement for what took three.
+pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSummary>, sqlx::Error> {
+    if tx.check_customer(customer_id).is_err() {
+        return Ok(None);
+    }
+    let (reseller, customer) = tenant(tx);
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS}, \
+                (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
+                 FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
+                              over_limit_since, grace_ends_at \
+                       FROM seat_limits WHERE customer_id = c.id) s) AS seats, \
+                (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
+                 FROM (SELECT id, name, email, phone FROM contacts WHERE customer_id = c.id) k) AS contacts \
+         {CUSTOMER_FROM}"
+    );
+    sqlx::query_as::<_, CustomerSummary>(&sql)
+        .bind(customer_id)
+        .bind(reseller)
+        .bind(customer)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,6 +108,8 @@ pub struct UsageDay {
     pub day: NaiveDate,
     pub credits: f64,
     pub storage_bytes: i64,
+    /// Credits of every day of the range, summed exactly (the same on each row).
+    pub credits_total: String,
 }
 
 /// Daily credits and storage from `from` to `to` inclusive; days without a row are absent.
@@ -80,7 +122,8 @@ pub async fn usage(
     let (reseller, _) = tenant(tx);
     // Credits are summed as numeric and only turned into float for drawing.
     sqlx::query_as::<_, UsageDay>(
-        "SELECT day, credits_consumed::float8 AS credits, storage_bytes FROM usage_daily \
+        "SELECT day, credits_consumed::float8 AS credits, storage_bytes, (sum(credits_consumed) OVER ())::text AS credits_total \
+         FROM usage_daily \
          WHERE customer_id = $1 AND day BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR reseller_id = $4) ORDER BY day",
     )
     .bind(customer_id)
@@ -91,46 +134,18 @@ pub async fn usage(
     .await
 }
 
-/// Credits consumed from `from` to `to`, summed exactly.
-pub async fn credits_total(
-    tx: &mut Tx,
-    customer_id: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<String, sqlx::Error> {
-    let (reseller, _) = tenant(tx);
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(credits_consumed), 0)::text FROM usage_daily \
-         WHERE customer_id = $1 AND day BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR reseller_id = $4)",
-    )
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
-    .bind(reseller)
-    .fetch_one(&mut **tx)
-    .await
+/// The credits of a range of [`usage`] days, summed exactly: "0" for none.
+pub fn credits_total(days: &[UsageDay]) -> String {
+    days.first()
+        .map_or_else(|| "0".to_string(), |d| d.credits_total.clone())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct Contact {
     pub id: i64,
     pub name: String,
     pub email: String,
     pub phone: String,
-}
-
-pub async fn contacts(tx: &mut Tx, customer_id: i64) -> Result<Vec<Contact>, sqlx::Error> {
-    let (reseller, customer) = tenant(tx);
-    sqlx::query_as::<_, Contact>(
-        "SELECT id, name, email, phone FROM contacts WHERE customer_id = $1 \
-           AND ($2::bigint IS NULL OR reseller_id = $2) AND ($3::bigint IS NULL OR customer_id = $3) \
-         ORDER BY lower(name), id",
-    )
-    .bind(customer_id)
-    .bind(reseller)
-    .bind(customer)
-    .fetch_all(&mut **tx)
-    .await
 }
 
 pub async fn contact(tx: &mut Tx, customer_id: i64, contact_id: i64) -> Result<Option<Contact>, sqlx::Error> {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Tx;
+use super::{Tx, like_pattern};
 
 /// A reseller in the tree on the left of the customer list.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -85,12 +85,6 @@ pub struct ListFilter {
     pub after: Option<(String, i64)>,
     /// `None`: every row (CSV export).
     pub limit: Option<i64>,
-}
-
-/// `%` and `_` typed by the user are literal characters, not wildcards.
-fn like_pattern(search: &str) -> String {
-    let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// One page of customers (or all of them), client counts and space figures in the same query.

@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Tx;
-use super::organizations::like_pattern;
+use super::{Tx, like_pattern};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResellerLicense {

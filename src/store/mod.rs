@@ -224,6 +224,17 @@ pub(crate) fn filter(applies: bool, condition: &str, param: &str) -> String {
     }
 }
 
+/// `%part%` for ILIKE: the search text trimmed, and `%`, `_` and `\` typed by the user matching
+/// themselves rather than acting as wildcards.
+pub(crate) fn like_pattern(search: &str) -> String {
+    let escaped = search
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// `column = $1` for one reseller (bound as `$1`); every reseller (the operator's view) otherwise.
 pub(crate) fn by_reseller(reseller: Option<i64>, column: &str) -> String {
     filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint")
@@ -231,7 +242,13 @@ pub(crate) fn by_reseller(reseller: Option<i64>, column: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::filter;
+    use super::{filter, like_pattern};
+
+    #[test]
+    fn search_patterns_take_wildcards_literally() {
+        assert_eq!(like_pattern(" con "), "%con%");
+        assert_eq!(like_pattern("100%_off\\"), "%100\\%\\_off\\\\%");
+    }
 
     #[test]
     fn an_unused_filter_only_keeps_its_parameter_typed() {

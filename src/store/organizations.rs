@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Tx;
+use super::{Tx, like_pattern};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrganizationRow {
@@ -43,12 +43,6 @@ fn sort_expression(key: &str) -> (&'static str, &'static str) {
         "accounts" => ("accounts", "bigint"),
         _ => ("lower(name)", "text"),
     }
-}
-
-/// `%` and `_` typed by a user match themselves.
-pub fn like_pattern(search: &str) -> String {
-    let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 pub async fn list(tx: &mut Tx, filter: &Filter<'_>) -> Result<Vec<OrganizationRow>, sqlx::Error> {

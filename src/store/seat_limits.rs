@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{Tx, tenant};
 use crate::domain::licensing::{LimitChange, SeatProperty};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct SeatLimitRow {
     pub seat_property: String,
     pub seat_limit: i32,

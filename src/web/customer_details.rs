@@ -175,12 +175,16 @@ async fn show_customer(
     let today = state.clock().today();
     let from = today - Duration::days(USAGE_DAYS - 1);
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    let customer = find(&mut tx, id).await?;
-    let seats = store::seat_limits::for_customer(&mut tx, id).await?;
+    let store::customer_details::CustomerSummary {
+        customer,
+        seats,
+        contacts,
+    } = store::customer_details::summary(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let usage = store::customer_details::usage(&mut tx, id, from, today).await?;
-    let credits_total = store::customer_details::credits_total(&mut tx, id, from, today).await?;
-    let contacts = store::customer_details::contacts(&mut tx, id).await?;
     tx.commit().await?;
+    let credits_total = store::customer_details::credits_total(&usage);
 
     let credits_bars = usage
         .iter()

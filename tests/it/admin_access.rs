@@ -316,3 +316,80 @@ async fn a_limited_admins_header_counts_only_its_customers_accounts_even_after_t
     let full = owner.get("/dashboard").await;
     assert_eq!(kpi(&full.body), all_accounts.to_string());
 }
+
+/// The dashboard header's figures, as the raw rows count them, for the customers `granted` (every
+/// customer of the reseller when None).
+async fn raw_header(app: &TestApp, reseller: i64, granted: Option<&[i64]>) -> Vec<i64> {
+    use msp_portal::clock::Clock;
+    let today = app.clock.today();
+    sqlx::query_as::<_, (i64, i64, i64, i64, i64, i64)>(
+        "WITH c AS (SELECT * FROM customers WHERE reseller_id = $1 AND ($2::bigint[] IS NULL OR id = ANY ($2))) \
+         SELECT (SELECT count(*) FROM c WHERE lifecycle <> 'deleted' AND NOT is_default), \
+                (SELECT count(*) FROM locations l WHERE l.reseller_id = $1 AND ($2::bigint[] IS NULL OR l.customer_id = ANY ($2))), \
+                (SELECT count(*) FROM connectors k JOIN c ON c.id = k.customer_id \
+                  WHERE k.health = 'critical' AND c.lifecycle <> 'deleted'), \
+                (SELECT count(*) FROM c WHERE NOT is_default AND (lifecycle = 'scheduled_for_deletion' \
+                   OR (lifecycle = 'active' AND tenant_type = 'evaluation' AND trial_ends_on <= $3::date + 30) \
+                   OR (lifecycle = 'active' AND service_expires_on <= $3::date + 30))) \
+                 + (SELECT count(*) FROM c WHERE NOT is_default AND lifecycle = 'active' AND tenant_type = 'evaluation' \
+                     AND trial_ends_on <= $3::date + 30 AND service_expires_on <= $3::date + 30), \
+                (SELECT count(*) FROM seat_limits s JOIN c ON c.id = s.customer_id \
+                  WHERE s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted'), \
+                (SELECT count(*) FROM seat_limits s JOIN c ON c.id = s.customer_id \
+                  WHERE s.over_limit_in_days IS NOT NULL AND s.seats_used <= s.seat_limit AND c.lifecycle = 'active')",
+    )
+    .bind(reseller)
+    .bind(granted)
+    .bind(today)
+    .fetch_one(&app.db)
+    .await
+    .map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f])
+    .expect("raw counts")
+}
+
+/// The header's figures as the page shows them, and the approaching tab's count on its link.
+fn shown_header(page: &crate::common::TestResponse) -> Vec<i64> {
+    let number = |text: String| -> i64 {
+        let first = text.split_whitespace().next().unwrap_or_default().to_string();
+        first.parse().unwrap_or_else(|_| panic!("a number, not {text:?}"))
+    };
+    let mut figures: Vec<i64> = ["customers", "locations", "critical", "expiring", "exceeding"]
+        .iter()
+        .map(|name| number(page.text(&format!("[data-kpi={name}]"))))
+        .collect();
+    figures.push(number(page.text("a[data-tab=approaching] .tab-count")));
+    figures
+}
+
+#[tokio::test]
+async fn the_dashboard_header_counts_what_the_raw_rows_hold_for_an_owner_and_for_a_limited_admin() {
+    let app = TestApp::demo().await;
+    let reseller: i64 = sqlx::query_scalar("SELECT reseller_id FROM users WHERE username = $1")
+        .bind(ADMIN)
+        .fetch_one(&app.db)
+        .await
+        .expect("reseller");
+    let owner = owner(&app).await;
+    let full = raw_header(&app, reseller, None).await;
+    assert!(full.iter().all(|n| *n > 0), "the demo has some of everything: {full:?}");
+    assert_eq!(shown_header(&owner.get("/dashboard").await), full, "the roll-ups");
+
+    // Every other customer: some of each kind are in, some out.
+    let granted: Vec<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE reseller_id = $1 ORDER BY id")
+        .bind(reseller)
+        .fetch_all(&app.db)
+        .await
+        .expect("customers")
+        .into_iter()
+        .step_by(2)
+        .collect();
+    let saved = limit_to(&owner, admin_id(&app).await, &granted).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let limited = raw_header(&app, reseller, Some(&granted)).await;
+    assert_ne!(limited, full);
+    assert_eq!(
+        shown_header(&app.login(ADMIN).await.get("/dashboard").await),
+        limited,
+        "counted live"
+    );
+}

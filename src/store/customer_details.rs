@@ -79,7 +79,8 @@ pub struct CustomerSummary {
 }
 
 /// [`find`], with the customer's seat limits (by property) and contacts (by name) as JSON arrays
-/// of the same row: the summary tab costs one statement for what took three.
+/// of the same row: the summary tab costs one statement for what took three. The reseller is
+/// spelled out for the contacts: their index (`contacts_reseller_customer`) leads with it.
 pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSummary>, sqlx::Error> {
     if tx.check_customer(customer_id).is_err() {
         return Ok(None);
@@ -92,7 +93,8 @@ pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSum
                               over_limit_since, grace_ends_at \
                        FROM seat_limits WHERE customer_id = c.id) s) AS seats, \
                 (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
-                 FROM (SELECT id, name, email, phone FROM contacts WHERE customer_id = c.id) k) AS contacts \
+                 FROM (SELECT id, name, email, phone FROM contacts \
+                       WHERE reseller_id = c.reseller_id AND customer_id = c.id) k) AS contacts \
          {CUSTOMER_FROM}"
     );
     sqlx::query_as::<_, CustomerSummary>(&sql)

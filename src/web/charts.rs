@@ -29,6 +29,50 @@ pub struct Rect {
     pub class: &'static str,
 }
 
+impl Rect {
+    /// Its `x`, `y`, `width` and `height` attributes, to two decimals.
+    pub fn geometry(&self) -> Geometry<'_> {
+        Geometry(self)
+    }
+}
+
+/// A rectangle's SVG attributes, written without `format!("{:.2}")`: a 90-day chart has about a
+/// thousand coordinates, and Rust's exact float formatting of them was a sixth of the customer
+/// summary page's CPU time.
+pub struct Geometry<'a>(&'a Rect);
+
+impl std::fmt::Display for Geometry<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self.0;
+        write!(
+            f,
+            "x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+            Hundredths(r.x),
+            Hundredths(r.y),
+            Hundredths(r.width),
+            Hundredths(r.height)
+        )
+    }
+}
+
+/// A number to two decimals, rounded half away from zero; non-finite numbers as 0.
+struct Hundredths(f64);
+
+impl std::fmt::Display for Hundredths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scaled = (self.0 * 100.0).round();
+        // Chart coordinates are a few hundred at most; anything else is drawn at the origin.
+        let hundredths = if scaled.is_finite() && scaled.abs() < 1e15 {
+            scaled as i64
+        } else {
+            0
+        };
+        let sign = if hundredths < 0 { "-" } else { "" };
+        let abs = hundredths.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrawnBar {
     pub rects: Vec<Rect>,
@@ -227,6 +271,25 @@ mod tests {
                 title: format!("d{i}: {v}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn coordinates_are_written_to_two_decimals_like_the_standard_formatting() {
+        for v in [0.0, 0.004, 0.006, 1.5, 12.345_678, 656.0, 99.999, -3.25, -0.5, 1234.5] {
+            assert_eq!(Hundredths(v).to_string(), format!("{v:.2}"), "{v}");
+        }
+        assert_eq!(Hundredths(f64::NAN).to_string(), "0.00");
+        let rect = Rect {
+            x: 56.0,
+            y: 12.5,
+            width: 5.184,
+            height: 180.0,
+            class: "hit",
+        };
+        assert_eq!(
+            rect.geometry().to_string(),
+            r#"x="56.00" y="12.50" width="5.18" height="180.00""#
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -57,6 +57,12 @@ pub const STORAGE_REGIONS: &[&str] = &["eu-west", "eu-central", "us-east", "us-w
 const USAGE_DAYS: i64 = 90;
 /// Weeks the SLA trend covers (about 90 days).
 const TREND_WEEKS: i32 = 13;
+
+/// A chart's day label, `MM-DD`, written directly: chrono's `format("%m-%d")` parses its format
+/// string for each of a chart's 90 bars.
+fn month_day(day: NaiveDate) -> String {
+    format!("{:02}-{:02}", day.month(), day.day())
+}
 
 async fn find(tx: &mut store::Tx, id: i64) -> Result<CustomerDetail, AppError> {
     store::customer_details::find(tx, id).await?.ok_or(AppError::NotFound)
@@ -189,23 +195,23 @@ async fn show_customer(
     let credits_bars = usage
         .iter()
         .map(|u| Bar {
-            label: u.day.format("%m-%d").to_string(),
+            label: month_day(u.day),
             segments: vec![Segment {
                 value: u.credits,
                 class: "seg-primary",
             }],
-            title: format!("{}: {:.2} credits", u.day.format("%Y-%m-%d"), u.credits),
+            title: format!("{}: {:.2} credits", u.day, u.credits),
         })
         .collect();
     let storage_bars = usage
         .iter()
         .map(|u| Bar {
-            label: u.day.format("%m-%d").to_string(),
+            label: month_day(u.day),
             segments: vec![Segment {
                 value: u.storage_bytes as f64,
                 class: "seg-secondary",
             }],
-            title: format!("{}: {}", u.day.format("%Y-%m-%d"), format_bytes(u.storage_bytes)),
+            title: format!("{}: {}", u.day, format_bytes(u.storage_bytes)),
         })
         .collect();
     let first_storage = usage.first().map(|u| u.storage_bytes).unwrap_or(0);
@@ -232,7 +238,7 @@ async fn show_customer(
             .rev()
             .map(|u| {
                 (
-                    u.day.format("%Y-%m-%d").to_string(),
+                    u.day.to_string(),
                     format!("{:.2}", u.credits),
                     format_bytes(u.storage_bytes),
                 )
@@ -324,7 +330,7 @@ fn job_chart(id: &str, what: &str, days: &[store::customer_details::JobDay], fro
     while day <= to {
         let found = days.iter().find(|d| d.day == day).cloned().unwrap_or_default();
         bars.push(Bar {
-            label: day.format("%m-%d").to_string(),
+            label: month_day(day),
             segments: vec![
                 Segment {
                     value: found.succeeded as f64,
@@ -341,10 +347,7 @@ fn job_chart(id: &str, what: &str, days: &[store::customer_details::JobDay], fro
             ],
             title: format!(
                 "{}: {} succeeded, {} with warnings, {} failed",
-                day.format("%Y-%m-%d"),
-                found.succeeded,
-                found.warnings,
-                found.failed
+                day, found.succeeded, found.warnings, found.failed
             ),
         });
         day += Duration::days(1);
@@ -470,7 +473,7 @@ async fn show_sla(
             });
             let ends = to_day - Duration::days(7 * i64::from(w.weeks_ago));
             Bar {
-                label: ends.format("%m-%d").to_string(),
+                label: month_day(ends),
                 segments: vec![Segment {
                     value: f64::from(week_score),
                     class: "seg-primary",

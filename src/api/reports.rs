@@ -370,10 +370,15 @@ pub async fn submit_report(
         )
         .await?;
     }
-    let known: HashSet<String> = store::agents::connector_names(&mut tx, agent.customer_id)
-        .await?
-        .into_iter()
-        .collect();
+    // Most reports name no connector (jobs of the client machine itself): no lookup for them.
+    let known: HashSet<String> = if report.jobs.iter().any(|j| j.connector.is_some()) {
+        store::agents::connector_names(&mut tx, agent.customer_id)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
     if let Some(job) = report.jobs.iter().find(|j| {
         j.connector
             .as_ref()

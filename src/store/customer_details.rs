@@ -55,16 +55,7 @@ const CUSTOMER_FROM: &str = "FROM customers c JOIN resellers r ON r.id = c.resel
 
 /// The customer if it is the caller's and not deleted.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
-    if tx.check_customer(customer_id).is_err() {
-        return Ok(None);
-    }
-    let (reseller, customer) = tenant(tx);
-    sqlx::query_as::<_, CustomerDetail>(&format!("SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM}"))
-        .bind(customer_id)
-        .bind(reseller)
-        .bind(customer)
-        .fetch_optional(&mut **tx)
-        .await
+    customer_row(tx, customer_id, "").await
 }
 
 /// The customer with its seat limits and contacts, in one statement (the summary tab).
@@ -79,25 +70,32 @@ pub struct CustomerSummary {
 }
 
 /// [`find`], with the customer's seat limits (by property) and contacts (by name) as JSON arrays
-/// of the same row: the summary tab costs one statement for what took three. The reseller is
-/// spelled out for the contacts: their index (`contacts_reseller_customer`) leads with it.
+/// of the same row: the summary tab costs one statement for what took three.
 pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSummary>, sqlx::Error> {
+    // The reseller is spelled out for the contacts: their index (`contacts_reseller_customer`)
+    // leads with it.
+    const SEATS_AND_CONTACTS: &str = ", \
+        (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
+         FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
+                      over_limit_since, grace_ends_at \
+               FROM seat_limits WHERE customer_id = c.id) s) AS seats, \
+        (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
+         FROM (SELECT id, name, email, phone FROM contacts \
+               WHERE reseller_id = c.reseller_id AND customer_id = c.id) k) AS contacts";
+    customer_row(tx, customer_id, SEATS_AND_CONTACTS).await
+}
+
+/// The customer's row with `extra_columns` (a constant, each column preceded by a comma), if it is
+/// the caller's and not deleted.
+async fn customer_row<T>(tx: &mut Tx, customer_id: i64, extra_columns: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
     if tx.check_customer(customer_id).is_err() {
         return Ok(None);
     }
     let (reseller, customer) = tenant(tx);
-    let sql = format!(
-        "SELECT {CUSTOMER_COLUMNS}, \
-                (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
-                 FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
-                              over_limit_since, grace_ends_at \
-                       FROM seat_limits WHERE customer_id = c.id) s) AS seats, \
-                (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
-                 FROM (SELECT id, name, email, phone FROM contacts \
-                       WHERE reseller_id = c.reseller_id AND customer_id = c.id) k) AS contacts \
-         {CUSTOMER_FROM}"
-    );
-    sqlx::query_as::<_, CustomerSummary>(&sql)
+    sqlx::query_as::<_, T>(&format!("SELECT {CUSTOMER_COLUMNS}{extra_columns} {CUSTOMER_FROM}"))
         .bind(customer_id)
         .bind(reseller)
         .bind(customer)

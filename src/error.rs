@@ -175,6 +175,12 @@ impl From<sqlx::Error> for AppError {
                 Some(code) if code.starts_with("08") || code.starts_with("57P") || code == "57014" => Self::Unavailable,
                 _ => Self::Internal(error.into()),
             },
+            // A server (or a proxy in front of it) that accepts the connection and closes it before
+            // answering: sqlx reports the missing answer to its TLS request as a protocol error.
+            // It is the database being unreachable, like a refused connection, not a bug of ours.
+            sqlx::Error::Protocol(message) if message.starts_with("unexpected response from SSLRequest") => {
+                Self::Unavailable
+            }
             _ => Self::Internal(error.into()),
         }
     }

@@ -355,7 +355,7 @@ async fn load_user(
     let hash = sha256(token);
     let idle = Duration::minutes(state.web().session_idle_minutes);
     let (opened, page_tx) = if page {
-        let mut tx = state.db().begin().await?;
+        let mut tx = store::begin(state.db()).await?;
         let opened = store::sessions::open(&mut tx, &hash, now, idle).await?;
         (opened, Some(tx))
     } else {

@@ -89,7 +89,7 @@ pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx
     match PageTx::take_current() {
         Some(opened) if opened.settings == Settings::of(&access) => limit_writes(opened.inner, access).await,
         Some(opened) => rescoped(opened.inner, access).await,
-        None => rescoped(pool.begin().await?, access).await,
+        None => rescoped(begin(pool).await?, access).await,
     }
 }
 
@@ -98,7 +98,7 @@ pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx
 pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = match PageTx::take_current() {
         Some(opened) => opened.inner,
-        None => pool.begin().await?,
+        None => begin(pool).await?,
     };
     sqlx::query(
         "SELECT set_config('app.scope', 'auth', true), set_config('app.reseller_id', '', true), \
@@ -107,6 +107,18 @@ pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx:
     .execute(&mut *tx)
     .await?;
     Ok(tx)
+}
+
+/// Opens a transaction in a task of its own, so that it completes even if the request is dropped
+/// while its BEGIN is in flight (the client went away). sqlx forgets such a BEGIN, and would return
+/// the connection to the pool still inside the transaction: the next borrower's BEGIN would be a
+/// no-op and any tenant settings left on it would outlive their request. Completed, the transaction
+/// nobody takes is dropped, and sqlx rolls it back before the connection is lent again.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
 }
 
 /// The reseller and customer a scoped query must stay within (None: no limit at that level).

@@ -98,7 +98,8 @@ async fn a_lost_database_gives_503_quickly_and_the_app_recovers_by_itself() {
         assert_eq!(
             page.status,
             StatusCode::SERVICE_UNAVAILABLE,
-            "{path} while the database is gone"
+            "{path} while the database is gone: {}",
+            page.body.chars().take(500).collect::<String>()
         );
         // Not a speed check: a bound far above the 3 s acquire timeout that only a hang reaches.
         assert!(
@@ -120,4 +121,39 @@ async fn a_lost_database_gives_503_quickly_and_the_app_recovers_by_itself() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(recovered, "the same session works again once the database is back");
+}
+
+/// Whether a transaction-local setting made by one statement on the pool's connection is still
+/// there for the next: only inside a transaction left open (by an earlier borrower) would it be.
+async fn settings_outlive_their_statement(pool: &sqlx::PgPool, marker: &str) -> bool {
+    sqlx::query("SELECT set_config('app.leak_marker', $1, true)")
+        .bind(marker)
+        .execute(pool)
+        .await
+        .expect("set");
+    let seen: Option<String> = sqlx::query_scalar("SELECT current_setting('app.leak_marker', true)")
+        .fetch_one(pool)
+        .await
+        .expect("read");
+    seen.as_deref() == Some(marker)
+}
+
+#[tokio::test]
+async fn a_request_dropped_while_its_begin_is_in_flight_leaves_no_transaction_on_the_connection() {
+    let app = crate::common::TestApp::new().await;
+    let pool = app.app_pool_of_one().await;
+    assert!(
+        !settings_outlive_their_statement(&pool, "fresh").await,
+        "a fresh connection"
+    );
+    for attempt in 0..20 {
+        // One poll sends the BEGIN and finds its answer not there yet; the request goes away.
+        let dropped = tokio::time::timeout(Duration::ZERO, msp_portal::store::begin(&pool)).await;
+        drop(dropped);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !settings_outlive_their_statement(&pool, &format!("attempt {attempt}")).await,
+            "the next borrower must not find itself inside the dropped request's transaction"
+        );
+    }
 }

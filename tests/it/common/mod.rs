@@ -256,6 +256,17 @@ impl TestApp {
         build_router(state)
     }
 
+    /// A pool of one connection as the app role, for tests about what a connection carries from
+    /// one borrower to the next.
+    pub async fn app_pool_of_one(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options_for(&self.name).username(db::APP_ROLE))
+            .await
+            .expect("a pool of one")
+    }
+
     /// A second instance of the application on the same database: a router of its own with a
     /// pool and in-memory state of its own, as a second server behind a load balancer would be.
     pub async fn second_instance(&self) -> Router {

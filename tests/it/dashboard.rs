@@ -743,3 +743,65 @@ async fn a_bulk_change_for_today_is_refused_with_a_message() {
     assert!(tab.text(".flash-error").contains("2026-06-16"));
     assert_eq!(pending_of(&app, coho).await, (None, None));
 }
+
+#[tokio::test]
+async fn the_expiring_tab_pages_soonest_first_through_ties_and_customers_listed_twice() {
+    use msp_portal::clock::Clock;
+    let app = TestApp::demo().await;
+    let today = app.clock.today();
+    // 40 services ending on three shared days, 20 evaluations whose trial and service both end
+    // (two rows each, on the same day for some), 10 deletions: with the demo's six, two pages.
+    sqlx::query(
+        "INSERT INTO customers (reseller_id, name, pass_key_hash, created_at, lifecycle, tenant_type, \
+                                trial_ends_on, service_expires_on, delete_on) \
+         SELECT r.id, 'Paged ' || lpad(n::text, 3, '0'), 'x', $2, \
+                CASE WHEN n > 60 THEN 'scheduled_for_deletion' ELSE 'active' END, \
+                CASE WHEN n BETWEEN 41 AND 60 THEN 'evaluation' ELSE 'commercial' END, \
+                CASE WHEN n BETWEEN 41 AND 60 THEN $1::date + (n % 4) END, \
+                CASE WHEN n <= 60 THEN $1::date + (n % 3) * 5 END, \
+                CASE WHEN n > 60 THEN $1::date + 7 END \
+         FROM resellers r, generate_series(70, 1, -1) AS n WHERE r.name = 'Northwind Backup Services'",
+    )
+    .bind(today)
+    .bind(crate::common::fixed_now())
+    .execute(&app.db)
+    .await
+    .expect("insert");
+    let expected: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, kind FROM ( \
+           SELECT c.id, c.name, 'Revive' AS kind, c.delete_on AS ends_on, 0 AS k FROM customers c \
+             JOIN resellers r ON r.id = c.reseller_id AND r.name = 'Northwind Backup Services' \
+            WHERE c.lifecycle = 'scheduled_for_deletion' AND NOT c.is_default \
+           UNION ALL SELECT c.id, c.name, 'Select a paid plan', c.trial_ends_on, 1 FROM customers c \
+             JOIN resellers r ON r.id = c.reseller_id AND r.name = 'Northwind Backup Services' \
+            WHERE c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND NOT c.is_default AND c.trial_ends_on <= $1::date + 30 \
+           UNION ALL SELECT c.id, c.name, 'Contact support', c.service_expires_on, 2 FROM customers c \
+             JOIN resellers r ON r.id = c.reseller_id AND r.name = 'Northwind Backup Services' \
+            WHERE c.lifecycle = 'active' AND NOT c.is_default AND c.service_expires_on <= $1::date + 30) e \
+         ORDER BY ends_on, id, k",
+    )
+    .bind(today)
+    .fetch_all(&app.db)
+    .await
+    .expect("expected rows");
+    assert!(
+        expected.len() > 50 && expected.len() <= 100,
+        "two pages: {}",
+        expected.len()
+    );
+
+    let admin = app.login("admin@northwind.example").await;
+    let first = admin.get("/dashboard/expiring").await;
+    let next = first.attrs("a[rel=next]", "href").pop().expect("a next page");
+    let second = admin.get(&next).await;
+    assert!(second.attrs("a[rel=next]", "href").is_empty());
+    let mut shown = first.texts("#tab-table tbody tr");
+    shown.extend(second.texts("#tab-table tbody tr"));
+    assert_eq!(shown.len(), expected.len(), "every row once");
+    for (row, (name, kind)) in shown.iter().zip(&expected) {
+        assert!(
+            row.contains(name.as_str()) && row.contains(kind.as_str()),
+            "{row:?} should be {name} ({kind})"
+        );
+    }
+}

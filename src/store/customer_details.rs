@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::seat_limits::SeatLimitRow;
-use super::{Tx, tenant};
+use super::{Tx, by_reseller_at, tenant};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerDetail {
@@ -337,16 +337,17 @@ pub async fn job_days(
     }
     let (reseller, _) = tenant(tx);
     // Restores are rare (a handful per customer), so their raw rows are cheap to aggregate.
-    sqlx::query_as::<_, JobDay>(
+    sqlx::query_as::<_, JobDay>(&format!(
         "SELECT (started_at AT TIME ZONE 'UTC')::date AS day, \
                 count(*) FILTER (WHERE status = 'succeeded') AS succeeded, \
                 count(*) FILTER (WHERE status = 'warning') AS warnings, \
                 count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed, \
                 count(*) FILTER (WHERE status = 'running') AS running \
          FROM restore_jobs WHERE customer_id = $1 AND started_at >= $2 AND started_at < $3 \
-           AND ($4::bigint IS NULL OR reseller_id = $4) \
+           AND {of_reseller} \
          GROUP BY 1 ORDER BY 1",
-    )
+        of_reseller = by_reseller_at(reseller, "reseller_id", 4),
+    ))
     .bind(customer_id)
     .bind(from)
     .bind(to)
@@ -366,28 +367,29 @@ async fn backup_job_days(
 ) -> Result<Vec<JobDay>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
     // A day is listed iff it keeps at least one job, as in the raw aggregate.
-    sqlx::query_as::<_, JobDay>(
+    sqlx::query_as::<_, JobDay>(&format!(
         "SELECT day, sum(succeeded)::bigint AS succeeded, sum(warnings)::bigint AS warnings, \
                 sum(failed)::bigint AS failed, sum(running)::bigint AS running \
          FROM ( \
              SELECT day, succeeded, warning AS warnings, failed + refused AS failed, running FROM backup_job_days \
              WHERE customer_id = $1 AND day BETWEEN ($2 AT TIME ZONE 'UTC')::date AND ($3 AT TIME ZONE 'UTC')::date \
-               AND ($4::bigint IS NULL OR reseller_id = $4) \
+               AND {of_reseller} \
              UNION ALL \
              SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
                     -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
              FROM backup_jobs \
-             WHERE customer_id = $1 AND ($4::bigint IS NULL OR reseller_id = $4) \
+             WHERE customer_id = $1 AND {of_reseller} \
                AND started_at >= ($2 AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AND started_at < $2 \
              UNION ALL \
              SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
                     -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
              FROM backup_jobs \
-             WHERE customer_id = $1 AND ($4::bigint IS NULL OR reseller_id = $4) \
+             WHERE customer_id = $1 AND {of_reseller} \
                AND started_at >= $3 AND started_at < (($3 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC' \
          ) d \
          GROUP BY day HAVING sum(succeeded + warnings + failed + running) > 0 ORDER BY day",
-    )
+        of_reseller = by_reseller_at(reseller, "reseller_id", 4),
+    ))
     .bind(customer_id)
     .bind(from)
     .bind(to)
@@ -406,13 +408,14 @@ pub struct AlertCount {
 /// Open alerts (whenever raised) and alerts resolved since `from`, by severity.
 pub async fn alert_counts(tx: &mut Tx, customer_id: i64, from: DateTime<Utc>) -> Result<Vec<AlertCount>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, AlertCount>(
+    sqlx::query_as::<_, AlertCount>(&format!(
         "SELECT s.severity, count(a.id) FILTER (WHERE a.resolved_at IS NULL) AS open, \
                 count(a.id) FILTER (WHERE a.resolved_at >= $2) AS resolved \
          FROM unnest(ARRAY['critical', 'warning', 'info']) WITH ORDINALITY AS s(severity, position) \
-         LEFT JOIN alerts a ON a.severity = s.severity AND a.customer_id = $1 AND ($3::bigint IS NULL OR a.reseller_id = $3) \
+         LEFT JOIN alerts a ON a.severity = s.severity AND a.customer_id = $1 AND {a_reseller} \
          GROUP BY s.severity, s.position ORDER BY s.position",
-    )
+        a_reseller = by_reseller_at(reseller, "a.reseller_id", 3),
+    ))
     .bind(customer_id)
     .bind(from)
     .bind(reseller)
@@ -431,10 +434,11 @@ pub struct AlertRow {
 
 pub async fn latest_alerts(tx: &mut Tx, customer_id: i64, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, AlertRow>(
+    sqlx::query_as::<_, AlertRow>(&format!(
         "SELECT severity, kind, message, raised_at, resolved_at FROM alerts \
-         WHERE customer_id = $1 AND ($2::bigint IS NULL OR reseller_id = $2) ORDER BY raised_at DESC, id DESC LIMIT $3",
-    )
+         WHERE customer_id = $1 AND {of_reseller} ORDER BY raised_at DESC, id DESC LIMIT $3",
+        of_reseller = by_reseller_at(reseller, "reseller_id", 2),
+    ))
     .bind(customer_id)
     .bind(reseller)
     .bind(limit)
@@ -458,18 +462,20 @@ pub struct SourceRow {
 
 pub async fn sources(tx: &mut Tx, customer_id: i64) -> Result<Vec<SourceRow>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, SourceRow>(
+    sqlx::query_as::<_, SourceRow>(&format!(
         "SELECT 'connector' AS source_type, id, name, kind, health, health_reason, last_success_at, last_restore_at, \
                 last_restore_status \
-         FROM connectors WHERE customer_id = $1 AND ($2::bigint IS NULL OR reseller_id = $2) \
+         FROM connectors WHERE customer_id = $1 AND {of_reseller} \
          UNION ALL \
          SELECT 'client', k.id, coalesce(nullif(k.hostname, ''), k.client_key), 'client', k.health, k.health_reason, \
                 k.last_success_at, r.started_at, r.status \
          FROM clients k LEFT JOIN LATERAL ( \
              SELECT started_at, status FROM restore_jobs j WHERE j.customer_id = k.customer_id AND j.client_id = k.id \
              ORDER BY started_at DESC LIMIT 1) r ON true \
-         WHERE k.customer_id = $1 AND ($2::bigint IS NULL OR k.reseller_id = $2)",
-    )
+         WHERE k.customer_id = $1 AND {k_reseller}",
+        of_reseller = by_reseller_at(reseller, "reseller_id", 2),
+        k_reseller = by_reseller_at(reseller, "k.reseller_id", 2),
+    ))
     .bind(customer_id)
     .bind(reseller)
     .fetch_all(&mut **tx)
@@ -517,6 +523,7 @@ pub async fn sla_trend(
     // days (D(k+1), D(k)] + after(k+1) - after(k), after(j) its jobs from the boundary to the
     // next midnight. after(0) is only jobs started later than now: normally none.
     sqlx::query_as::<_, TrendWeek>(
+&format!(
         "WITH p AS (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::time < time '12:00' AS pre), \
          b AS ( \
              SELECT j, at, day, CASE WHEN p.pre THEN day::timestamp AT TIME ZONE 'UTC' ELSE at END AS edge_from, \
@@ -531,7 +538,7 @@ pub async fn sla_trend(
                  SELECT count(*) FILTER (WHERE x.status = 'succeeded') AS succeeded, \
                         count(*) FILTER (WHERE x.status = 'warning') AS warnings, \
                         count(*) FILTER (WHERE x.status IN ('failed', 'refused')) AS failed \
-                 FROM backup_jobs x WHERE x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+                 FROM backup_jobs x WHERE x.customer_id = $1 AND {x_reseller} \
                   AND x.started_at >= b.edge_from AND x.started_at < b.edge_to) e), \
          w AS ( \
              SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends, \
@@ -541,12 +548,12 @@ pub async fn sla_trend(
          d AS ( \
              SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
                     sum(x.failed + x.refused) AS failed \
-             FROM w JOIN backup_job_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+             FROM w JOIN backup_job_days x ON x.customer_id = $1 AND {x_reseller} \
                   AND x.day >= w.whole_from AND x.day <= w.whole_to \
              GROUP BY w.weeks_ago), \
          s AS ( \
              SELECT w.weeks_ago, count(DISTINCT x.source) AS sources_ok \
-             FROM w JOIN backup_job_source_days x ON x.customer_id = $1 AND ($4::bigint IS NULL OR x.reseller_id = $4) \
+             FROM w JOIN backup_job_source_days x ON x.customer_id = $1 AND {x_reseller} \
                   AND x.day BETWEEN w.first_day AND w.last_day AND x.last_ok_at >= w.starts AND x.first_ok_at < w.ends \
              GROUP BY w.weeks_ago) \
          SELECT w.weeks_ago::int AS weeks_ago, \
@@ -560,6 +567,8 @@ pub async fn sla_trend(
          JOIN edge ee ON ee.j = w.weeks_ago JOIN edge es ON es.j = w.weeks_ago + 1 \
          LEFT JOIN d ON d.weeks_ago = w.weeks_ago LEFT JOIN s ON s.weeks_ago = w.weeks_ago \
          ORDER BY w.weeks_ago DESC",
+        x_reseller = by_reseller_at(reseller, "x.reseller_id", 4),
+    ),
     )
     .bind(customer_id)
     .bind(now)

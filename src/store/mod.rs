@@ -249,7 +249,16 @@ pub(crate) fn like_pattern(search: &str) -> String {
 
 /// `column = $1` for one reseller (bound as `$1`); every reseller (the operator's view) otherwise.
 pub(crate) fn by_reseller(reseller: Option<i64>, column: &str) -> String {
-    filter(reseller.is_some(), &format!("{column} = $1"), "$1::bigint")
+    by_reseller_at(reseller, column, 1)
+}
+
+/// [`by_reseller`] with the reseller bound as parameter `param`.
+pub(crate) fn by_reseller_at(reseller: Option<i64>, column: &str, param: usize) -> String {
+    filter(
+        reseller.is_some(),
+        &format!("{column} = ${param}"),
+        &format!("${param}::bigint"),
+    )
 }
 
 #[cfg(test)]

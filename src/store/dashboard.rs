@@ -56,38 +56,69 @@ fn name_search(search: &str, condition: &str, param: &str) -> (String, Option<St
 }
 
 // The predicates behind each tab, shared by the KPI counts and the tab rows so the two agree.
+
+/// One kind of row of the expiring tab: its name, its place in a row's key (`id * 4 + order`), the
+/// date it is about and which customers have it (besides not being the default customer).
+struct ExpiringKind {
+    kind: &'static str,
+    order: i64,
+    date: &'static str,
+    condition: &'static str,
+}
+
+const EXPIRING_KINDS: [ExpiringKind; 3] = [
+    ExpiringKind {
+        kind: "scheduled_deletion",
+        order: 0,
+        date: "delete_on",
+        condition: "c.lifecycle = 'scheduled_for_deletion'",
+    },
+    ExpiringKind {
+        kind: "trial_ending",
+        order: 1,
+        date: "trial_ends_on",
+        condition: "c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND c.trial_ends_on <= $2::date + $3::int",
+    },
+    ExpiringKind {
+        kind: "service_expiring",
+        order: 2,
+        date: "service_expires_on",
+        condition: "c.lifecycle = 'active' AND c.service_expires_on <= $2::date + $3::int",
+    },
+];
+
+/// The UNION ALL of one `SELECT … FROM customers c WHERE <kind's customers>` per kind, each
+/// written by `branch` from the kind and that WHERE clause.
+fn expiring_branches(reseller: Option<i64>, branch: impl Fn(&ExpiringKind, &str) -> String) -> String {
+    let of_reseller = by_reseller(reseller, "c.reseller_id");
+    EXPIRING_KINDS
+        .iter()
+        .map(|k| branch(k, &format!("{} AND NOT c.is_default AND {of_reseller}", k.condition)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Every row of the expiring tab, unordered.
 fn expiring_union(reseller: Option<i64>) -> String {
-    expiring_select(
-        reseller,
-        [
-            "c.id AS customer_id, c.reseller_id, c.name, c.email, 'scheduled_deletion' AS kind, c.delete_on AS ends_on, 0 AS kind_order",
-            "c.id, c.reseller_id, c.name, c.email, 'trial_ending', c.trial_ends_on, 1",
-            "c.id, c.reseller_id, c.name, c.email, 'service_expiring', c.service_expires_on, 2",
-        ],
-    )
+    expiring_branches(reseller, |k, matching| {
+        format!(
+            "SELECT c.id AS customer_id, c.reseller_id, c.name, c.email, '{kind}' AS kind, c.{date} AS ends_on, \
+                    {order} AS kind_order \
+             FROM customers c WHERE {matching}",
+            kind = k.kind,
+            date = k.date,
+            order = k.order,
+        )
+    })
 }
 
 /// The expiring tab's customers, their ids only: the KPI header counts them from the covering
 /// partial indexes alone (`customers_reseller_*_ids`), where the tab's full rows would read 1,500
 /// customers' rows for the largest reseller on every page (3 ms of its 4 ms header).
 fn expiring_ids(reseller: Option<i64>) -> String {
-    expiring_select(reseller, ["c.id", "c.id", "c.id"])
-}
-
-fn expiring_select(reseller: Option<i64>, [deletion, trial, service]: [&str; 3]) -> String {
-    let of_reseller = by_reseller(reseller, "c.reseller_id");
-    format!(
-        "SELECT {deletion} \
-         FROM customers c WHERE c.lifecycle = 'scheduled_for_deletion' AND NOT c.is_default AND {of_reseller} \
-         UNION ALL \
-         SELECT {trial} \
-         FROM customers c WHERE c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND NOT c.is_default \
-           AND c.trial_ends_on <= $2::date + $3::int AND {of_reseller} \
-         UNION ALL \
-         SELECT {service} \
-         FROM customers c WHERE c.lifecycle = 'active' AND NOT c.is_default \
-           AND c.service_expires_on <= $2::date + $3::int AND {of_reseller}"
-    )
+    expiring_branches(reseller, |_, matching| {
+        format!("SELECT c.id FROM customers c WHERE {matching}")
+    })
 }
 
 /// The customer of a row, if it is not deleted, looked up by its key for each row. `OFFSET 0`
@@ -299,46 +330,34 @@ const EXPIRING_COLUMNS: &[SortColumn] = &[
 /// for the largest) on every page. A row's key is `id * 4 + kind`, so ordering by (date, key) is
 /// ordering by (date, id, kind), and a cursor (date, key) is the cursor (date, (key - kind) / 4) of
 /// each kind's index: `id * 4 + kind > key` holds exactly when `id > (key - kind) / 4` (integer
-/// division; for a negative `key - kind` both hold for every id). Parameters as in [`expiring`].
+/// division; for a negative `key - kind` both hold for every id). `search` is the name search's SQL
+/// condition ([`name_search`]); parameters as in [`expiring`].
 fn expiring_by_date(reseller: Option<i64>, search: &str, after: bool) -> String {
-    let of_reseller = by_reseller(reseller, "c.reseller_id");
-    let (search, _) = name_search(search, "c.name ILIKE $4", "$4::text");
-    let kind = |kind: &str, kind_order: i64, column: &str, condition: &str| {
+    let kinds = expiring_branches(reseller, |k, matching| {
         let after = filter(
             after,
-            &format!("(c.{column}, c.id) > ($5::date, ($6::bigint - {kind_order}) / 4)"),
+            &format!(
+                "(c.{date}, c.id) > ($5::date, ($6::bigint - {order}) / 4)",
+                date = k.date,
+                order = k.order
+            ),
             "$5::text",
         );
         format!(
-            "(SELECT c.id AS customer_id, c.reseller_id, c.name, c.email, '{kind}' AS kind, c.{column} AS ends_on, \
-                     c.id * 4 + {kind_order} AS row_key \
-              FROM customers c WHERE {condition} AND NOT c.is_default AND {of_reseller} AND {search} AND {after} \
-              ORDER BY c.{column}, c.id LIMIT $7)"
+            "(SELECT c.id AS customer_id, c.reseller_id, c.name, c.email, '{kind}' AS kind, c.{date} AS ends_on, \
+                     c.id * 4 + {order} AS row_key \
+              FROM customers c WHERE {matching} AND {search} AND {after} \
+              ORDER BY c.{date}, c.id LIMIT $7)",
+            kind = k.kind,
+            date = k.date,
+            order = k.order,
         )
-    };
+    });
     format!(
         "SELECT e.customer_id, e.name, e.email, r.name AS reseller_name, e.kind, e.ends_on, e.row_key, \
                 e.ends_on::text AS sort_key \
-         FROM ({deletion} UNION ALL {trial} UNION ALL {service}) e JOIN resellers r ON r.id = e.reseller_id \
-         ORDER BY e.ends_on, e.row_key LIMIT $7",
-        deletion = kind(
-            "scheduled_deletion",
-            0,
-            "delete_on",
-            "c.lifecycle = 'scheduled_for_deletion'"
-        ),
-        trial = kind(
-            "trial_ending",
-            1,
-            "trial_ends_on",
-            "c.lifecycle = 'active' AND c.tenant_type = 'evaluation' AND c.trial_ends_on <= $2::date + $3::int",
-        ),
-        service = kind(
-            "service_expiring",
-            2,
-            "service_expires_on",
-            "c.lifecycle = 'active' AND c.service_expires_on <= $2::date + $3::int",
-        ),
+         FROM ({kinds}) e JOIN resellers r ON r.id = e.reseller_id \
+         ORDER BY e.ends_on, e.row_key LIMIT $7"
     )
 }
 
@@ -348,11 +367,12 @@ pub async fn expiring(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<
     let column = sort_column(EXPIRING_COLUMNS, &query.sort);
     let row_key = "(e.customer_id * 4 + e.kind_order)";
     let (order, after) = keyset(column, row_key, &query.sort, 5, 6);
-    let sql = if column.key == "date" && !query.sort.descending {
-        expiring_by_date(reseller, &query.search, query.after.is_some())
+    let (sql, pattern) = if column.key == "date" && !query.sort.descending {
+        let (search, pattern) = name_search(&query.search, "c.name ILIKE $4", "$4::text");
+        (expiring_by_date(reseller, &search, query.after.is_some()), pattern)
     } else {
-        let (search, _) = name_search(&query.search, "e.name ILIKE $4", "$4::text");
-        format!(
+        let (search, pattern) = name_search(&query.search, "e.name ILIKE $4", "$4::text");
+        let sql = format!(
             "SELECT e.customer_id, e.name, e.email, r.name AS reseller_name, e.kind, e.ends_on, {row_key} AS row_key, \
                     ({expr})::text AS sort_key \
              FROM ({expiring}) e JOIN resellers r ON r.id = e.reseller_id \
@@ -361,9 +381,9 @@ pub async fn expiring(tx: &mut Tx, query: &TabQuery, limit: i64) -> Result<Page<
             expr = column.expr,
             expiring = expiring_union(reseller),
             after = filter(query.after.is_some(), &after, "$5::text"),
-        )
+        );
+        (sql, pattern)
     };
-    let pattern = (!query.search.trim().is_empty()).then(|| like_pattern(&query.search));
     let rows = sqlx::query_as::<_, ExpiringRow>(&sql)
         .bind(reseller)
         .bind(query.today)

@@ -118,11 +118,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The agent behind a client token (`Authorization: Bearer …`), rate-limited per token.
-#[derive(Debug, Clone, Copy)]
-pub struct Agent(pub store::agents::AgentClient);
+/// The client token an agent sends (`Authorization: Bearer …`), as its hash, rate-limited per
+/// token. Which client it belongs to is looked up by the handler, in the statement that opens its
+/// transaction (one pool acquire per report); [`AgentToken::client`] looks it up alone.
+#[derive(Debug, Clone)]
+pub struct AgentToken(pub String);
 
-impl FromRequestParts<AppState> for Agent {
+impl AgentToken {
+    /// The client behind the token, or the 401 for an unknown one.
+    pub async fn client(&self, state: &AppState) -> Result<store::agents::AgentClient, ApiError> {
+        store::agents::find_client(state.db(), &self.0)
+            .await?
+            .ok_or_else(invalid_token)
+    }
+}
+
+pub fn invalid_token() -> ApiError {
+    unauthorized(
+        "invalid_token",
+        "The client token is not valid; register the client again.",
+    )
+}
+
+impl FromRequestParts<AppState> for AgentToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -141,13 +159,7 @@ impl FromRequestParts<AppState> for Agent {
             })?;
         let hash = sha256_hex(token);
         state.limiter().check(&hash, state.clock().now())?;
-        match store::agents::find_client(state.db(), &hash).await? {
-            Some(client) => Ok(Agent(client)),
-            None => Err(unauthorized(
-                "invalid_token",
-                "The client token is not valid; register the client again.",
-            )),
-        }
+        Ok(AgentToken(hash))
     }
 }
 

@@ -9,13 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Agent, ApiJson, ErrorResponse, refused};
-use crate::domain::tenancy::Scope;
+use super::{AgentToken, ApiJson, ErrorResponse, invalid_token, refused};
 use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
 use crate::state::AppState;
 use crate::store;
-use crate::store::agents::{AccountActivity, ConnectorHealth, JobRecord};
+use crate::store::agents::{AccountActivity, AgentClient, ConnectorHealth, JobRecord};
 
 /// Most items of each kind one report may carry.
 pub const MAX_ITEMS: usize = 1000;
@@ -279,7 +278,8 @@ fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiErr
         if connector.reason.chars().count() > 500 {
             return Err(bad("`connectors[].reason` must be at most 500 characters."));
         }
-        if !names.insert(connector.name.as_str()) {
+        // Stored trimmed: `a` and `a ` are the same connector.
+        if !names.insert(connector.name.trim_matches(' ')) {
             return Err(bad(format!(
                 "The connector `{}` appears twice in the report.",
                 connector.name
@@ -319,17 +319,21 @@ fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiErr
 )]
 pub async fn submit_report(
     State(state): State<AppState>,
-    Agent(agent): Agent,
-    ApiJson(report): ApiJson<ReportRequest>,
+    token: AgentToken,
+    report: Result<ApiJson<ReportRequest>, ApiError>,
 ) -> Result<Json<ReportResponse>, ApiError> {
     let now = state.clock().now();
-    check_report(&report, now)?;
-    let scope = Scope::Customer {
-        reseller_id: agent.reseller_id,
-        customer_id: agent.customer_id,
+    // An unknown token is answered 401 whatever the body holds, as before any other refusal.
+    let report = match report.and_then(|ApiJson(report)| check_report(&report, now).map(|()| report)) {
+        Ok(report) => report,
+        Err(refusal) => {
+            token.client(&state).await?;
+            return Err(refusal);
+        }
     };
-    let mut tx = store::scoped(state.db(), &scope).await?;
-    let gate = store::agents::customer_gate(&mut tx, agent.customer_id).await?;
+    let (mut tx, gate) = store::agents::open_report(state.db(), &token.0)
+        .await?
+        .ok_or_else(invalid_token)?;
     if gate.lifecycle != "active" {
         return Err(refused(
             "customer_scheduled_for_deletion",
@@ -342,34 +346,39 @@ pub async fn submit_report(
             "The customer is deactivated; its clients may not back up.",
         ));
     }
+    let agent = AgentClient {
+        client_id: gate.client_id,
+        customer_id: gate.customer_id,
+        reseller_id: gate.reseller_id,
+    };
 
-    for connector in &report.connectors {
-        let health = match connector.health {
-            Health::Healthy => "healthy",
-            Health::Warning => "warning",
-            Health::Critical => "critical",
-        };
-        let reason = if matches!(connector.health, Health::Healthy) {
-            ""
-        } else {
-            connector.reason.trim()
-        };
-        let fields = ConnectorHealth {
+    let connectors: Vec<ConnectorHealth> = report
+        .connectors
+        .iter()
+        .map(|connector| ConnectorHealth {
             name: connector.name.trim_matches(' '),
             kind: connector.kind.as_str(),
-            health,
-            reason,
-        };
-        store::agents::upsert_connector(
-            &mut tx,
-            agent.reseller_id,
-            agent.customer_id,
-            &fields,
-            GRACE_ENDED_REASON,
-            now,
-        )
-        .await?;
-    }
+            health: match connector.health {
+                Health::Healthy => "healthy",
+                Health::Warning => "warning",
+                Health::Critical => "critical",
+            },
+            reason: if matches!(connector.health, Health::Healthy) {
+                ""
+            } else {
+                connector.reason.trim()
+            },
+        })
+        .collect();
+    store::agents::upsert_connectors(
+        &mut tx,
+        agent.reseller_id,
+        agent.customer_id,
+        &connectors,
+        GRACE_ENDED_REASON,
+        now,
+    )
+    .await?;
     // Most reports name no connector (jobs of the client machine itself): no lookup for them.
     let known: HashSet<String> = if report.jobs.iter().any(|j| j.connector.is_some()) {
         store::agents::connector_names(&mut tx, agent.customer_id)
@@ -429,11 +438,7 @@ pub async fn submit_report(
         })
         .collect();
     let (reseller, customer, client) = (agent.reseller_id, agent.customer_id, agent.client_id);
-    let mut stored = store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, false).await?;
-    stored.extend(store::agents::insert_jobs(&mut tx, reseller, customer, client, &records, true).await?);
-    if !stored.is_empty() {
-        store::agents::update_sources_after_jobs(&mut tx, customer, client, &stored).await?;
-    }
+    let stored = store::agents::store_jobs(&mut tx, &agent, &records, now).await?;
     let seats: Vec<(String, i64)> = report
         .seats
         .iter()
@@ -467,7 +472,6 @@ pub async fn submit_report(
         )
         .await?;
     }
-    store::agents::touch_client(&mut tx, client, now).await?;
     tx.commit().await?;
 
     let stored: HashSet<String> = stored.into_iter().collect();

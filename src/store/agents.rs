@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
 use super::Tx;
+use crate::domain::tenancy::Scope;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AgentCustomer {
@@ -36,6 +37,39 @@ pub async fn find_client(db: &PgPool, token_hash: &str) -> Result<Option<AgentCl
         .bind(token_hash)
         .fetch_optional(db)
         .await
+}
+
+/// What decides whether a report is accepted, read with the customer's row locked.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportGate {
+    pub client_id: i64,
+    pub customer_id: i64,
+    pub reseller_id: i64,
+    pub activated: bool,
+    pub lifecycle: String,
+    pub backups_blocked_reason: Option<String>,
+}
+
+/// Opens the transaction of a report from the client whose token hashes to `token_hash`: one pool
+/// acquire and one statement (`agent_open_report`) find the client, take its customer's scope and
+/// lock the customer's row. None: no such client (nothing is left open).
+pub async fn open_report(db: &PgPool, token_hash: &str) -> Result<Option<(Tx, ReportGate)>, sqlx::Error> {
+    let mut inner = super::begin(db).await?;
+    let gate = sqlx::query_as::<_, ReportGate>(
+        "SELECT client_id, customer_id, reseller_id, activated, lifecycle, backups_blocked_reason \
+         FROM agent_open_report($1)",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *inner)
+    .await?;
+    Ok(gate.map(|gate| {
+        // The same ids the function made the transaction's settings of.
+        let scope = Scope::Customer {
+            reseller_id: gate.reseller_id,
+            customer_id: gate.customer_id,
+        };
+        (Tx::adopted(inner, scope.into()), gate)
+    }))
 }
 
 /// What registration checks about the customer, read with the row locked.
@@ -160,19 +194,28 @@ pub struct ConnectorHealth<'a> {
     pub reason: &'a str,
 }
 
-/// Creates or updates a reported connector. A connector the engine holds critical for an ended
-/// grace period keeps that state: the agent cannot report its way out of it.
-pub async fn upsert_connector(
+/// Creates or updates the reported connectors, set-based (their names are unique in a report). A
+/// connector the engine holds critical for an ended grace period keeps that state: the agent
+/// cannot report its way out of it.
+pub async fn upsert_connectors(
     tx: &mut Tx,
     reseller_id: i64,
     customer_id: i64,
-    c: &ConnectorHealth<'_>,
+    connectors: &[ConnectorHealth<'_>],
     grace_reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    if connectors.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = connectors.iter().map(|c| c.name).collect();
+    let kinds: Vec<&str> = connectors.iter().map(|c| c.kind).collect();
+    let health: Vec<&str> = connectors.iter().map(|c| c.health).collect();
+    let reasons: Vec<&str> = connectors.iter().map(|c| c.reason).collect();
     sqlx::query(
         "INSERT INTO connectors (reseller_id, customer_id, name, kind, health, health_reason, health_since, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         SELECT $1, $2, r.name, r.kind, r.health, r.reason, $7, $7 \
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS r(name, kind, health, reason) \
          ON CONFLICT ON CONSTRAINT connectors_name_key DO UPDATE SET kind = EXCLUDED.kind, \
              health = EXCLUDED.health, health_reason = EXCLUDED.health_reason, \
              health_since = CASE WHEN connectors.health = EXCLUDED.health THEN connectors.health_since ELSE EXCLUDED.health_since END \
@@ -180,10 +223,10 @@ pub async fn upsert_connector(
     )
     .bind(reseller_id)
     .bind(customer_id)
-    .bind(c.name)
-    .bind(c.kind)
-    .bind(c.health)
-    .bind(c.reason)
+    .bind(&names)
+    .bind(&kinds)
+    .bind(&health)
+    .bind(&reasons)
     .bind(now)
     .bind(grace_reason)
     .execute(&mut **tx)
@@ -191,100 +234,99 @@ pub async fn upsert_connector(
     Ok(())
 }
 
-/// Stores the jobs set-based; returns the external ids that were new (the rest were already stored).
-pub async fn insert_jobs(
+/// Stores the report's jobs and what they change, in one statement: new backup and restore jobs
+/// (a job already stored is skipped), the last good backup and last restore of the connectors and
+/// the client they touched, and the client heard from now. Returns the external ids that were new.
+///
+/// Only the jobs just stored are read for the connectors' and client's figures: the stored figures
+/// already cover the older ones. Each connector and the client is updated at most once (a
+/// statement may not change a row twice), hence the one UPDATE per table over both kinds of job.
+pub async fn store_jobs(
     tx: &mut Tx,
-    reseller_id: i64,
-    customer_id: i64,
-    client_id: i64,
+    client: &AgentClient,
     jobs: &[JobRecord],
-    restores: bool,
+    now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let jobs: Vec<&JobRecord> = jobs.iter().filter(|j| j.restore == restores).collect();
-    if jobs.is_empty() {
-        return Ok(vec![]);
-    }
     let ids: Vec<&str> = jobs.iter().map(|j| j.external_id.as_str()).collect();
+    let restores: Vec<bool> = jobs.iter().map(|j| j.restore).collect();
     let connectors: Vec<Option<&str>> = jobs.iter().map(|j| j.connector.as_deref()).collect();
     let started: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.started_at).collect();
     let ended: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.ended_at).collect();
     let statuses: Vec<&str> = jobs.iter().map(|j| j.status.as_str()).collect();
     let bytes: Vec<i64> = jobs.iter().map(|j| j.bytes).collect();
     let errors: Vec<&str> = jobs.iter().map(|j| j.error.as_str()).collect();
-    let (table, error_column, error_value) = if restores {
-        ("restore_jobs", "", "")
-    } else {
-        ("backup_jobs", ", error", ", j.error")
-    };
-    let sql = format!(
-        "INSERT INTO {table} (reseller_id, customer_id, connector_id, client_id, external_id, started_at, ended_at, status, bytes{error_column}) \
-         SELECT $1, $2, k.id, CASE WHEN j.connector IS NULL THEN $3::bigint END, j.external_id, j.started_at, j.ended_at, j.status, j.bytes{error_value} \
-         FROM unnest($4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[], $9::bigint[], $10::text[]) \
-              AS j(external_id, connector, started_at, ended_at, status, bytes, error) \
-         LEFT JOIN connectors k ON k.customer_id = $2 AND k.name = j.connector \
-         ON CONFLICT (customer_id, external_id) DO NOTHING RETURNING external_id"
-    );
-    sqlx::query_scalar(&sql)
-        .bind(reseller_id)
-        .bind(customer_id)
-        .bind(client_id)
-        .bind(&ids)
-        .bind(&connectors)
-        .bind(&started)
-        .bind(&ended)
-        .bind(&statuses)
-        .bind(&bytes)
-        .bind(&errors)
-        .fetch_all(&mut **tx)
-        .await
-}
-
-/// Last good backup and last restore of the sources the new jobs touched. Only the jobs just
-/// stored (`new_jobs`, external ids) are read: the stored figures already cover the older ones,
-/// and reading every job of the customer cost a busy customer's whole history on every report.
-pub async fn update_sources_after_jobs(
-    tx: &mut Tx,
-    customer_id: i64,
-    client_id: i64,
-    new_jobs: &[String],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE connectors k SET last_success_at = j.last FROM ( \
-             SELECT connector_id, max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
-             WHERE customer_id = $1 AND external_id = ANY($2) AND status IN ('succeeded', 'warning') \
-               AND connector_id IS NOT NULL GROUP BY connector_id) j \
-         WHERE k.id = j.connector_id AND k.customer_id = $1 \
-           AND (k.last_success_at IS NULL OR k.last_success_at < j.last)",
+    sqlx::query_scalar(
+        "WITH reported AS ( \
+             SELECT j.*, k.id AS connector_id, CASE WHEN j.connector IS NULL THEN $3::bigint END AS client_id \
+             FROM unnest($4::text[], $5::bool[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], \
+                         $10::bigint[], $11::text[]) \
+                  AS j(external_id, restore, connector, started_at, ended_at, status, bytes, error) \
+             LEFT JOIN connectors k ON k.customer_id = $2 AND k.name = j.connector), \
+         backups AS ( \
+             INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, client_id, external_id, started_at, \
+                                      ended_at, status, bytes, error) \
+             SELECT $1, $2, connector_id, client_id, external_id, started_at, ended_at, status, bytes, error \
+             FROM reported WHERE NOT restore \
+             ON CONFLICT (customer_id, external_id) DO NOTHING \
+             RETURNING external_id, connector_id, client_id, status, coalesce(ended_at, started_at) AS finished), \
+         restores AS ( \
+             INSERT INTO restore_jobs (reseller_id, customer_id, connector_id, client_id, external_id, started_at, \
+                                       ended_at, status, bytes) \
+             SELECT $1, $2, connector_id, client_id, external_id, started_at, ended_at, status, bytes \
+             FROM reported WHERE restore \
+             ON CONFLICT (customer_id, external_id) DO NOTHING \
+             RETURNING external_id, connector_id, started_at, status), \
+         backed_up AS ( \
+             SELECT connector_id, max(finished) AS last FROM backups \
+             WHERE status IN ('succeeded', 'warning') AND connector_id IS NOT NULL GROUP BY connector_id), \
+         restored AS ( \
+             SELECT DISTINCT ON (connector_id) connector_id, started_at, status FROM restores \
+             WHERE connector_id IS NOT NULL AND status <> 'running' ORDER BY connector_id, started_at DESC), \
+         touched AS ( \
+             SELECT coalesce(b.connector_id, r.connector_id) AS connector_id, b.last, \
+                    r.started_at AS restored_at, r.status AS restore_status \
+             FROM backed_up b FULL JOIN restored r ON r.connector_id = b.connector_id), \
+         sources AS ( \
+             UPDATE connectors k SET \
+                 last_success_at = CASE WHEN k.last_success_at IS NULL OR k.last_success_at < t.last \
+                                        THEN t.last ELSE k.last_success_at END, \
+                 last_restore_at = CASE WHEN t.restored_at IS NOT NULL \
+                                         AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
+                                        THEN t.restored_at ELSE k.last_restore_at END, \
+                 last_restore_status = CASE WHEN t.restored_at IS NOT NULL \
+                                             AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
+                                            THEN t.restore_status ELSE k.last_restore_status END \
+             FROM touched t \
+             WHERE k.id = t.connector_id AND k.customer_id = $2 \
+               AND ((t.last IS NOT NULL AND (k.last_success_at IS NULL OR k.last_success_at < t.last)) \
+                    OR (t.restored_at IS NOT NULL \
+                        AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
+                        AND (k.last_restore_at, k.last_restore_status) IS DISTINCT FROM (t.restored_at, t.restore_status))) \
+             RETURNING 1), \
+         client AS ( \
+             UPDATE clients k SET last_seen_at = $12, status = 'online', \
+                 last_success_at = CASE WHEN k.last_success_at IS NULL OR k.last_success_at < j.last \
+                                        THEN j.last ELSE k.last_success_at END \
+             FROM (SELECT max(finished) AS last FROM backups \
+                   WHERE client_id = $3 AND status IN ('succeeded', 'warning')) j \
+             WHERE k.id = $3 \
+             RETURNING 1) \
+         SELECT external_id FROM backups UNION ALL SELECT external_id FROM restores",
     )
-    .bind(customer_id)
-    .bind(new_jobs)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE connectors k SET last_restore_at = r.started_at, last_restore_status = r.status FROM ( \
-             SELECT DISTINCT ON (connector_id) connector_id, started_at, status FROM restore_jobs \
-             WHERE customer_id = $1 AND external_id = ANY($2) AND connector_id IS NOT NULL AND status <> 'running' \
-             ORDER BY connector_id, started_at DESC) r \
-         WHERE k.id = r.connector_id AND k.customer_id = $1 \
-           AND (k.last_restore_at IS NULL OR k.last_restore_at <= r.started_at) \
-           AND (k.last_restore_at, k.last_restore_status) IS DISTINCT FROM (r.started_at, r.status)",
-    )
-    .bind(customer_id)
-    .bind(new_jobs)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE clients k SET last_success_at = j.last FROM ( \
-             SELECT max(coalesce(ended_at, started_at)) AS last FROM backup_jobs \
-             WHERE customer_id = $1 AND external_id = ANY($3) AND client_id = $2 AND status IN ('succeeded', 'warning')) j \
-         WHERE k.id = $2 AND j.last IS NOT NULL AND (k.last_success_at IS NULL OR k.last_success_at < j.last)",
-    )
-    .bind(customer_id)
-    .bind(client_id)
-    .bind(new_jobs)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .bind(client.reseller_id)
+    .bind(client.customer_id)
+    .bind(client.client_id)
+    .bind(&ids)
+    .bind(&restores)
+    .bind(&connectors)
+    .bind(&started)
+    .bind(&ended)
+    .bind(&statuses)
+    .bind(&bytes)
+    .bind(&errors)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Reported seat counts: the limit rows that exist, and today's daily figures for the trend.
@@ -405,15 +447,5 @@ pub async fn record_storage(
     .bind(today)
     .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-/// The agent has been heard from.
-pub async fn touch_client(tx: &mut Tx, client_id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE clients SET last_seen_at = $2, status = 'online' WHERE id = $1")
-        .bind(client_id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

@@ -40,6 +40,12 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// A transaction whose settings a statement of the store has already made of `access` (see
+    /// `agents::open_report`).
+    fn adopted(inner: Transaction<'static, Postgres>, access: Access) -> Tx {
+        Tx { inner, access }
+    }
+
     pub fn scope(&self) -> &Scope {
         &self.access.scope
     }

@@ -280,6 +280,133 @@ async fn a_report_stores_jobs_once_even_when_retried() {
     assert_eq!(restore.as_deref(), Some("succeeded"));
 }
 
+type SourceFigures = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<String>,
+);
+
+/// The connector's last good backup, last restore and its status; the client's last good backup.
+async fn source_figures(
+    app: &TestApp,
+    customer: i64,
+    client_key: &str,
+) -> (SourceFigures, Option<chrono::DateTime<chrono::Utc>>) {
+    let connector: SourceFigures = sqlx::query_as(
+        "SELECT last_success_at, last_restore_at, last_restore_status FROM connectors \
+         WHERE customer_id = $1 AND name = 'Figures Mailbox'",
+    )
+    .bind(customer)
+    .fetch_one(&app.db)
+    .await
+    .expect("connector");
+    let client: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT last_success_at FROM clients WHERE customer_id = $1 AND client_key = $2")
+            .bind(customer)
+            .bind(client_key)
+            .fetch_one(&app.db)
+            .await
+            .expect("client");
+    (connector, client)
+}
+
+#[tokio::test]
+async fn a_report_moves_its_sources_last_backup_and_restore_forward_only() {
+    let app = TestApp::demo().await;
+    let token = token_for(&app, "Contoso", "FIGURES").await;
+    let contoso = app.customer_id("Contoso").await;
+    let ago = |hours: i64| fixed_now() - chrono::Duration::hours(hours);
+    let job_ending = |id: &str, kind: &str, connector: Option<&str>, status: &str, hours_ago: i64| {
+        json!({"id": id, "kind": kind, "connector": connector, "started_at": ago(hours_ago + 1).to_rfc3339(),
+               "ended_at": ago(hours_ago).to_rfc3339(), "status": status, "bytes": 1})
+    };
+    let mailbox = Some("Figures Mailbox");
+    let first = json!({
+        "connectors": [{"name": "Figures Mailbox", "kind": "microsoft_365", "health": "healthy"}],
+        "jobs": [
+            job_ending("fig-backup", "backup", mailbox, "succeeded", 2),
+            job_ending("fig-failed", "backup", mailbox, "failed", 1),
+            job_ending("fig-machine", "backup", None, "warning", 3),
+            job_ending("fig-restore", "restore", mailbox, "failed", 1),
+        ]
+    });
+    let response = post_json(&app.client(), "/api/v1/reports", &first, Some(&token)).await;
+    assert_eq!(json_of(&response)["accepted"], 4, "{}", response.body);
+    let after_first = source_figures(&app, contoso, "FIGURES").await;
+    assert_eq!(
+        after_first,
+        ((Some(ago(2)), Some(ago(2)), Some("failed".to_string())), Some(ago(3))),
+        "a failed backup is no good backup; a restore counts from its start"
+    );
+
+    // Older jobs, reported late, move nothing back; a running restore is not a last restore.
+    let late = json!({"jobs": [
+        job_ending("fig-old-backup", "backup", mailbox, "succeeded", 10),
+        job_ending("fig-old-machine", "backup", None, "succeeded", 10),
+        job_ending("fig-old-restore", "restore", mailbox, "succeeded", 10),
+        json!({"id": "fig-running", "kind": "restore", "connector": "Figures Mailbox",
+               "started_at": ago(0).to_rfc3339(), "status": "running"}),
+    ]});
+    let response = post_json(&app.client(), "/api/v1/reports", &late, Some(&token)).await;
+    assert_eq!(json_of(&response)["accepted"], 4, "{}", response.body);
+    assert_eq!(source_figures(&app, contoso, "FIGURES").await, after_first);
+
+    let newer = json!({"jobs": [
+        job_ending("fig-new-backup", "backup", mailbox, "warning", 0),
+        job_ending("fig-new-restore", "restore", mailbox, "succeeded", 0),
+        job_ending("fig-between-restore", "restore", mailbox, "failed", 5),
+        job_ending("fig-machine-failed", "backup", None, "failed", 0),
+    ]});
+    post_json(&app.client(), "/api/v1/reports", &newer, Some(&token)).await;
+    assert_eq!(
+        source_figures(&app, contoso, "FIGURES").await,
+        (
+            (Some(ago(0)), Some(ago(1)), Some("succeeded".to_string())),
+            Some(ago(3))
+        ),
+        "the connector's jobs do not count for the client machine"
+    );
+    // A newer backup and an older restore in one report: the one moves, the other does not.
+    let latest = fixed_now() + chrono::Duration::minutes(5);
+    let mixed = json!({"jobs": [
+        json!({"id": "fig-latest", "kind": "backup", "connector": "Figures Mailbox",
+               "started_at": ago(1).to_rfc3339(), "ended_at": latest.to_rfc3339(), "status": "succeeded"}),
+        job_ending("fig-stale-restore", "restore", mailbox, "failed", 20),
+    ]});
+    post_json(&app.client(), "/api/v1/reports", &mixed, Some(&token)).await;
+    assert_eq!(
+        source_figures(&app, contoso, "FIGURES").await,
+        (
+            (Some(latest), Some(ago(1)), Some("succeeded".to_string())),
+            Some(ago(3))
+        )
+    );
+    let seen: (Option<chrono::DateTime<chrono::Utc>>, String) =
+        sqlx::query_as("SELECT last_seen_at, status FROM clients WHERE customer_id = $1 AND client_key = 'FIGURES'")
+            .bind(contoso)
+            .fetch_one(&app.db)
+            .await
+            .expect("client");
+    assert_eq!(seen, (Some(fixed_now()), "online".to_string()));
+}
+
+#[tokio::test]
+async fn connectors_named_alike_but_for_spaces_are_one_connector_and_refused_twice() {
+    let app = TestApp::demo().await;
+    let token = token_for(&app, "Contoso", "TWINS").await;
+    let report = json!({"connectors": [
+        {"name": "Twin", "kind": "endpoint", "health": "healthy"},
+        {"name": "Twin ", "kind": "endpoint", "health": "critical", "reason": "disk"},
+    ]});
+    let response = post_json(&app.client(), "/api/v1/reports", &report, Some(&token)).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM connectors WHERE name = 'Twin'")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 0);
+}
+
 #[tokio::test]
 async fn a_customer_past_its_grace_period_gets_new_backups_refused() {
     let app = TestApp::demo().await;

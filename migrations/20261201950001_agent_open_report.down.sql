@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS agent_open_report(text);

@@ -92,11 +92,17 @@ pub async fn app_pool(config: &DatabaseConfig) -> Result<PgPool, StartupError> {
     // Sent in the startup packet, so they cost no statement. A page's queries read a few dozen
     // rows through indexes: parallel workers and JIT compilation cost more to start than they
     // save there, and on two cores shared with PostgreSQL they take CPU from the other requests.
+    // Prepared statements keep one generic plan per connection: left to choose, PostgreSQL planned
+    // the dashboard's header anew for every smaller reseller (2 ms, against 0.4 ms to run it),
+    // because a custom plan's estimate for a few hundred rows undercuts the generic one's. Every
+    // filter a page runs is an index condition on the tenant's ids, which a generic plan serves
+    // for the largest reseller and the smallest alike (docs/performance.md, 17:45 measurements).
     let options = options
         .options([
             ("statement_timeout", format!("{}", config.statement_timeout_ms)),
             ("max_parallel_workers_per_gather", "0".to_string()),
             ("jit", "off".to_string()),
+            ("plan_cache_mode", "force_generic_plan".to_string()),
         ])
         .log_statements(tracing::log::LevelFilter::Debug);
     let cores = std::thread::available_parallelism()

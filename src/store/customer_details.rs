@@ -515,6 +515,8 @@ pub async fn sla_trend(
     weeks: i32,
 ) -> Result<Vec<TrendWeek>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
+    // The number of weeks is written into the SQL, not bound: it is the page's constant, and a
+    // generic plan would otherwise guess a thousand weeks and scan the customer's roll-ups whole.
     // The boundaries are computed into plain columns first: under row-level security only
     // comparisons of plain values can be index conditions (a function of an outer column is not
     // leakproof and would be checked row by row over all of the customer's jobs).
@@ -531,7 +533,7 @@ pub async fn sla_trend(
              FROM p CROSS JOIN LATERAL ( \
                  SELECT j, $2::timestamptz - make_interval(days => 7 * j) AS at, \
                         (($2::timestamptz - make_interval(days => 7 * j)) AT TIME ZONE 'UTC')::date AS day \
-                 FROM generate_series(0, $3) AS j) g), \
+                 FROM generate_series(0, {weeks}) AS j) g), \
          edge AS ( \
              SELECT b.j, e.succeeded, e.warnings, e.failed \
              FROM b CROSS JOIN LATERAL ( \
@@ -544,7 +546,7 @@ pub async fn sla_trend(
              SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends, \
                     CASE WHEN p.pre THEN s.day ELSE s.day + 1 END AS whole_from, \
                     CASE WHEN p.pre THEN e.day - 1 ELSE e.day END AS whole_to \
-             FROM b e JOIN b s ON s.j = e.j + 1 CROSS JOIN p WHERE e.j < $3), \
+             FROM b e JOIN b s ON s.j = e.j + 1 CROSS JOIN p WHERE e.j < {weeks}), \
          d AS ( \
              SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
                     sum(x.failed + x.refused) AS failed \
@@ -567,12 +569,11 @@ pub async fn sla_trend(
          JOIN edge ee ON ee.j = w.weeks_ago JOIN edge es ON es.j = w.weeks_ago + 1 \
          LEFT JOIN d ON d.weeks_ago = w.weeks_ago LEFT JOIN s ON s.weeks_ago = w.weeks_ago \
          ORDER BY w.weeks_ago DESC",
-        x_reseller = by_reseller_at(reseller, "x.reseller_id", 4),
+        x_reseller = by_reseller_at(reseller, "x.reseller_id", 3),
     ),
     )
     .bind(customer_id)
     .bind(now)
-    .bind(weeks)
     .bind(reseller)
     .fetch_all(&mut **tx)
     .await

@@ -72,7 +72,7 @@ impl AccountDetails {
 }
 
 #[derive(Template)]
-#[template(path = "emails/account_details.txt")]
+#[template(path = "emails/account_details.txt", whitespace = "preserve")]
 struct AccountDetailsText<'a> {
     e: &'a AccountDetails,
 }
@@ -151,7 +151,7 @@ impl EventReport {
 }
 
 #[derive(Template)]
-#[template(path = "emails/events.txt")]
+#[template(path = "emails/events.txt", whitespace = "preserve")]
 struct EventsText<'a> {
     e: &'a EventReport,
 }
@@ -242,7 +242,7 @@ impl StatusReport {
 }
 
 #[derive(Template)]
-#[template(path = "emails/status.txt")]
+#[template(path = "emails/status.txt", whitespace = "preserve")]
 struct StatusText<'a> {
     e: &'a StatusReport,
 }
@@ -293,7 +293,7 @@ impl TestMessage {
 }
 
 #[derive(Template)]
-#[template(path = "emails/test.txt")]
+#[template(path = "emails/test.txt", whitespace = "preserve")]
 struct TestText<'a> {
     e: &'a TestMessage,
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, RawForm, State};
+use axum::extract::{Form, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::admins::{AdminRow, NewAdmin};
 use crate::web::forms::{FormCheck, RepeatedForm};
+use crate::web::path::Path;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

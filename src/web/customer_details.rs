@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,6 +28,7 @@ use crate::store;
 use crate::store::customer_details::{
     AccountFields, AlertCount, AlertRow, Contact, ContactFields, CustomerDetail, PlanChoice, ServicePlanFields,
 };
+use crate::web::path::Path;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::dashboard::{Kpis, ResellerOption, TabQuery};
+use crate::web::path::Path;
 
 /// What counts as "expiring soon" (DESIGN.md: within 30 days).
 pub const EXPIRING_WINDOW_DAYS: i32 = 30;

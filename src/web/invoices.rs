@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -19,6 +19,7 @@ use crate::store;
 use crate::store::dashboard::ResellerOption;
 use crate::store::invoicing::{InvoiceDetail, LineRow, REPORT_LIMIT, ReportRow, Total};
 use crate::web::listing::csv_response;
+use crate::web::path::Path;
 use crate::web::{Layout, filters, render};
 
 pub fn routes() -> Router<AppState> {

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
 use crate::store::lifecycle::{CustomerState, PlanOption};
+use crate::web::path::Path;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

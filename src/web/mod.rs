@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod listing;
 pub mod login;
 pub mod organizations;
+pub mod path;
 pub mod portal;
 pub mod resellers;
 pub mod seat_limits;

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
 use crate::store::resellers::{OwnerSettings, Reseller, ResellerRow, ResellerSettings};
+use crate::web::path::Path;
 
 const GIB: i64 = 1 << 30;
 

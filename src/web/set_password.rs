@@ -2,7 +2,7 @@
 //! its account-details email. The link works once, until it expires; no login is needed.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +17,7 @@ use crate::domain::tenancy::Scope;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
+use crate::web::path::Path;
 use crate::web::{Layout, redirect_with_flash, render};
 
 pub fn routes() -> Router<AppState> {

@@ -2,7 +2,7 @@
 //! state and its problems, a test email, and the global consolidated-report switch.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::email::{EmailSettings, MailerRun, OutboxSummary, Problem};
 use crate::web::forms::FormCheck;
+use crate::web::path::Path;
 use crate::web::{Layout, audit_entry, filters, redirect_with_flash, render};
 
 pub fn routes() -> Router<AppState> {

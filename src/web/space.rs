@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
 use crate::store::space::{ClientContext, ClientSpace, CustomerSpace, ResellerSpace};
+use crate::web::path::Path;
 
 const GIB: i64 = 1 << 30;
 

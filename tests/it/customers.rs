@@ -306,6 +306,21 @@ async fn another_resellers_customer_is_not_found_and_unchanged() {
         0
     );
     assert_eq!(admin.get("/customers/abc/clients").await.status, StatusCode::NOT_FOUND);
+    // Ids that do not parse name no page: the 404 page, not the framework's plain-text answer.
+    for path in [
+        "/customers/abc",
+        "/customers/12x/sla",
+        "/customers/99999999999999999999",
+        "/customers/1.5/edit",
+    ] {
+        let response = admin.get(path).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            response.body.contains("<title>"),
+            "{path}: an HTML page, not {}",
+            response.body
+        );
+    }
 }
 
 /// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start, which

@@ -3,7 +3,7 @@
 //! expires. The password itself is never emailed.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use serde_json::json;
@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::customers::{Customer, PortalUser};
+use crate::web::path::Path;
 use crate::web::{Layout, redirect_with_flash, render};
 
 /// How long a set-password link works.

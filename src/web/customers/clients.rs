@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::store;
 use crate::store::clients::{ClientRow, DeletedItem};
 use crate::store::customers::Customer;
 use crate::web::forms::FormCheck;
+use crate::web::path::Path;
 use crate::web::{ConfirmPage, Layout, filters, redirect_with_flash, render};
 
 #[derive(Template)]

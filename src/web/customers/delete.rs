@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
 use crate::store::customers::Customer;
+use crate::web::path::Path;
 use crate::web::{Layout, filters, redirect_with_flash, render};
 
 #[derive(Template)]

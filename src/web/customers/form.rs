@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
@@ -28,6 +28,7 @@ use crate::store::customers::{
 };
 use crate::store::dashboard::ResellerOption;
 use crate::web::forms::FormCheck;
+use crate::web::path::Path;
 use crate::web::{ConfirmPage, Layout, filters, redirect_with_flash, render};
 
 const GIB: i64 = 1 << 30;

@@ -1,7 +1,7 @@
 //! `/customers`: the reseller tree and the customer list with its row toggles, and its CSV export.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::customers::{CustomerRow, ListFilter, ResellerNode};
 use crate::web::listing::{Cursor, PAGE_SIZE, Sort, csv_response, link};
+use crate::web::path::Path;
 use crate::web::{Layout, filters, redirect_with_flash, render};
 
 const SORTS: &[&str] = &["name", "mcals", "clients", "quota", "used", "score", "status"];

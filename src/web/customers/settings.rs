@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use crate::store;
 use crate::store::customers::Customer;
 use crate::store::invoicing::{InvoicePlan, InvoiceRow};
 use crate::web::forms::FormCheck;
+use crate::web::path::Path;
 use crate::web::{Layout, filters, redirect_with_flash, render};
 
 #[derive(Debug, Clone, Default, Deserialize)]

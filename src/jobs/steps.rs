@@ -356,12 +356,19 @@ async fn account_activity(tx: &mut Transaction<'static, Postgres>, now: DateTime
 /// Distinct active accounts per customer and month, the reseller's allowance of the month, and an
 /// alert while a reseller is over its allowance.
 async fn mau(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    // Only the pairs whose activity changed since the last tick (queued by triggers on
+    // account_activity_months, migration 20261201950004), taken and counted at one snapshot.
+    // Months before last month keep their figure, as they always did.
     let monthly = sqlx::query(
-        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
-         SELECT a.reseller_id, a.customer_id, a.month, count(*)::int FROM account_activity_months a \
-         WHERE a.month >= date_trunc('month', ($1 AT TIME ZONE 'UTC') - interval '1 month')::date \
-           AND a.month <= ($1 AT TIME ZONE 'UTC')::date \
-         GROUP BY a.reseller_id, a.customer_id, a.month \
+        "WITH queued AS (DELETE FROM mau_recount RETURNING customer_id, month), \
+         pairs AS ( \
+             SELECT DISTINCT customer_id, month FROM queued \
+             WHERE month >= date_trunc('month', ($1 AT TIME ZONE 'UTC') - interval '1 month')::date \
+               AND month <= ($1 AT TIME ZONE 'UTC')::date) \
+         INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT c.reseller_id, p.customer_id, p.month, \
+                (SELECT count(*) FROM account_activity_months a WHERE a.customer_id = p.customer_id AND a.month = p.month)::int \
+         FROM pairs p JOIN customers c ON c.id = p.customer_id \
          ON CONFLICT (customer_id, month) DO UPDATE SET mau = EXCLUDED.mau WHERE mau_monthly.mau IS DISTINCT FROM EXCLUDED.mau",
     )
     .bind(now)
@@ -496,17 +503,20 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     .await?;
     let reminders = count(
         tx,
-        "WITH ends AS ( \
-             SELECT id, reseller_id, name, 'service' AS what, service_expires_on AS ends_on FROM customers \
-             WHERE lifecycle = 'active' AND service_expires_on IS NOT NULL AND NOT is_default \
+        "WITH today AS (SELECT ($1 AT TIME ZONE 'UTC')::date AS day), \
+         ends AS ( \
+             SELECT id, reseller_id, name, 'service' AS what, service_expires_on AS ends_on FROM customers, today \
+             WHERE lifecycle = 'active' AND NOT is_default \
+               AND service_expires_on BETWEEN today.day AND today.day + 30 \
              UNION ALL \
-             SELECT id, reseller_id, name, 'trial', trial_ends_on FROM customers \
-             WHERE lifecycle = 'active' AND tenant_type = 'evaluation' AND trial_ends_on IS NOT NULL), \
+             SELECT id, reseller_id, name, 'trial', trial_ends_on FROM customers, today \
+             WHERE lifecycle = 'active' AND tenant_type = 'evaluation' \
+               AND trial_ends_on BETWEEN today.day AND today.day + 30), \
          due AS ( \
              SELECT e.*, t.threshold, \
                     'customer:' || e.id || ':' || e.what || ':' || e.ends_on || ':' || t.threshold AS subject FROM ends e \
              CROSS JOIN LATERAL (SELECT min(x) AS threshold FROM unnest(ARRAY[30, 15, 7, 3, 1]) AS x \
-                                 WHERE e.ends_on - ($1 AT TIME ZONE 'UTC')::date BETWEEN 0 AND x) t \
+                                 WHERE e.ends_on - (SELECT day FROM today) BETWEEN 0 AND x) t \
              WHERE t.threshold IS NOT NULL), \
          raised AS ( \
              INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \

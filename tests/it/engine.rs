@@ -459,6 +459,99 @@ async fn mau_roll_up_counts_distinct_active_accounts_of_the_month() {
     assert_eq!(mismatches, 0);
 }
 
+async fn mau_of(app: &TestApp, customer: i64, month: &str) -> Option<i32> {
+    sqlx::query_scalar("SELECT mau FROM mau_monthly WHERE customer_id = $1 AND month = $2::date")
+        .bind(customer)
+        .bind(month)
+        .fetch_optional(&app.db)
+        .await
+        .expect("mau")
+}
+
+/// New accounts of the customer, each active in `month`.
+async fn activity(app: &TestApp, customer: i64, month: &str, names: &[&str]) {
+    sqlx::query(
+        "WITH added AS ( \
+             INSERT INTO accounts (reseller_id, customer_id, external_id, seat_property, last_activity_at, created_at) \
+             SELECT c.reseller_id, c.id, n, 'm365_user', $3::date + interval '1 hour', $3::date \
+             FROM customers c, unnest($2::text[]) AS n WHERE c.id = $1 RETURNING id, reseller_id, customer_id) \
+         INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
+         SELECT reseller_id, customer_id, id, $3::date FROM added",
+    )
+    .bind(customer)
+    .bind(names)
+    .bind(month)
+    .execute(&app.db)
+    .await
+    .expect("activity");
+}
+
+#[tokio::test]
+async fn the_mau_step_recounts_the_months_whose_activity_changed() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    let contoso = app.customer_id("Contoso").await;
+    let june = mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0);
+    let january = mau_of(&app, contoso, "2026-01-01").await;
+    let queued = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mau_recount")
+                .fetch_one(&db)
+                .await
+                .expect("queue")
+        }
+    };
+    assert_eq!(queued(&app).await, 0, "a tick takes the whole queue");
+
+    activity(
+        &app,
+        contoso,
+        "2026-06-01",
+        &[
+            "new-1@contoso.example",
+            "new-2@contoso.example",
+            "new-3@contoso.example",
+        ],
+    )
+    .await;
+    activity(&app, contoso, "2026-01-01", &["old-1@contoso.example"]).await;
+    assert!(queued(&app).await >= 2, "both months are queued");
+    assert_eq!(
+        mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0),
+        june,
+        "not before the tick"
+    );
+    tick(&app).await;
+    assert_eq!(mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0), june + 3);
+    assert_eq!(
+        mau_of(&app, contoso, "2026-01-01").await,
+        january,
+        "months before last month keep their figure"
+    );
+    assert_eq!(queued(&app).await, 0);
+
+    sqlx::query("DELETE FROM accounts WHERE customer_id = $1 AND external_id = 'new-2@contoso.example'")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("delete");
+    tick(&app).await;
+    assert_eq!(
+        mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0),
+        june + 2,
+        "removed activity counts down"
+    );
+    let raw: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM account_activity_months WHERE customer_id = $1 AND month = '2026-06-01'",
+    )
+    .bind(contoso)
+    .fetch_one(&app.db)
+    .await
+    .expect("raw");
+    assert_eq!(i64::from(june + 2), raw, "the figure is the raw count");
+}
+
 #[tokio::test]
 async fn after_a_tick_the_dashboard_shows_the_new_state_and_when_it_was_computed() {
     let app = TestApp::demo().await;

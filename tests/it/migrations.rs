@@ -46,6 +46,7 @@ const TABLES: &[&str] = &[
     "login_challenges",
     "reseller_counts",
     "reseller_mau_months",
+    "mau_recount",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -243,9 +243,11 @@ pub struct CriticalRow {
 
 pub const CRITICAL_SORTS: &[&str] = &["customer", "connector", "since"];
 const CRITICAL_COLUMNS: &[SortColumn] = &[
+    // The customer's sort name as the connector keeps it (migration 20261201950005): the same
+    // value as lower(c.name), read in order off `connectors_reseller_critical_by_customer`.
     SortColumn {
         key: "customer",
-        expr: "lower(c.name)",
+        expr: "k.customer_sort_name",
         sql_type: "text",
     },
     SortColumn {

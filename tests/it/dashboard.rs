@@ -805,3 +805,64 @@ async fn the_expiring_tab_pages_soonest_first_through_ties_and_customers_listed_
         );
     }
 }
+
+/// The critical tab sorted by customer reads the customer's name as the connector keeps a copy of
+/// it (so the page is read off an index): a renamed customer moves its connectors at once, and the
+/// pages hold every critical connector of a live customer once, in the raw order.
+#[tokio::test]
+async fn the_critical_tab_pages_by_customer_name_and_follows_a_rename() {
+    let app = TestApp::demo().await;
+    sqlx::query(
+        "WITH added AS ( \
+             INSERT INTO customers (reseller_id, name, pass_key_hash, created_at) \
+             SELECT r.id, 'Crit ' || lpad(n::text, 2, '0'), 'x', $1 \
+             FROM resellers r, generate_series(30, 1, -1) AS n WHERE r.name = 'Northwind Backup Services' \
+             RETURNING id, reseller_id) \
+         INSERT INTO connectors (reseller_id, customer_id, name, kind, health, health_reason, health_since, created_at) \
+         SELECT a.reseller_id, a.id, 'Set ' || s, 'endpoint', 'critical', 'Disk failed', $1, $1 \
+         FROM added a, generate_series(1, 2) AS s",
+    )
+    .bind(crate::common::fixed_now())
+    .execute(&app.db)
+    .await
+    .expect("insert");
+    // Renamed to the front of the list, and one customer deleted (its connectors leave the tab).
+    sqlx::query("UPDATE customers SET name = 'AAA Renamed' WHERE name = 'Crit 17'")
+        .execute(&app.db)
+        .await
+        .expect("rename");
+    sqlx::query("UPDATE customers SET lifecycle = 'deleted', deleted_at = $1 WHERE name = 'Crit 03'")
+        .bind(crate::common::fixed_now())
+        .execute(&app.db)
+        .await
+        .expect("delete");
+    let expected: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.name, k.name FROM connectors k JOIN customers c ON c.id = k.customer_id \
+         JOIN resellers r ON r.id = k.reseller_id AND r.name = 'Northwind Backup Services' \
+         WHERE k.health = 'critical' AND c.lifecycle <> 'deleted' ORDER BY lower(c.name), k.id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("expected rows");
+    assert!(
+        expected.len() > 50 && expected.len() <= 100,
+        "two pages: {}",
+        expected.len()
+    );
+    assert_eq!(expected[0].0, "AAA Renamed");
+
+    let admin = app.login("admin@northwind.example").await;
+    let first = admin.get("/dashboard/critical?sort=customer&dir=asc").await;
+    let next = first.attrs("a[rel=next]", "href").pop().expect("a next page");
+    let second = admin.get(&next).await;
+    assert!(second.attrs("a[rel=next]", "href").is_empty());
+    let mut shown = first.texts("#tab-table tbody tr");
+    shown.extend(second.texts("#tab-table tbody tr"));
+    assert_eq!(shown.len(), expected.len(), "every row once");
+    for (row, (customer, connector)) in shown.iter().zip(&expected) {
+        assert!(
+            row.contains(customer.as_str()) && row.contains(connector.as_str()),
+            "{row:?} should be {customer} · {connector}"
+        );
+    }
+}

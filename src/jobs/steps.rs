@@ -418,11 +418,17 @@ async fn stale_sources(tx: &mut Transaction<'static, Postgres>, now: DateTime<Ut
         ("connectors", "k.name", "connector"),
         ("clients", "coalesce(nullif(k.hostname, ''), k.client_key)", "client"),
     ] {
-        let sql = format!(
+        // Two statements: the sources whose state must change (read off the partial indexes, a few
+        // thousand candidates), then the update of just those through the primary key. As one
+        // UPDATE … FROM the candidates, PostgreSQL estimated a third of the table as candidates
+        // and hash-joined them against a scan of all million clients (0.46 s of every tick).
+        // The update checks the row's staleness again, in case a success was stored meanwhile.
+        let changes: Vec<(i64, String, String)> = sqlx::query_as(&format!(
             "WITH wanted AS ( \
-                 SELECT id, CASE WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $3) THEN 'critical' \
-                                 WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2) THEN 'warning' \
-                                 ELSE 'healthy' END AS health \
+                 SELECT id, health AS was, health_reason AS was_reason, \
+                        CASE WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $3) THEN 'critical' \
+                             WHEN coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2) THEN 'warning' \
+                             ELSE 'healthy' END AS health \
                  FROM {table} \
                  WHERE (health = 'healthy' AND coalesce(last_success_at, created_at) <= $1 - make_interval(hours => $2)) \
                     OR (health <> 'healthy' AND health_reason LIKE $4 || '%')), \
@@ -430,17 +436,38 @@ async fn stale_sources(tx: &mut Transaction<'static, Postgres>, now: DateTime<Ut
                  SELECT w.*, CASE w.health WHEN 'critical' THEN $4 || ' ' || $3 || ' hours.' \
                                            WHEN 'warning' THEN $4 || ' ' || $2 || ' hours.' ELSE '' END AS reason \
                  FROM wanted w) \
-             UPDATE {table} k SET health = t.health, health_reason = t.reason, health_since = $1 FROM target t \
+             SELECT id, health, reason FROM target WHERE (was, was_reason) IS DISTINCT FROM (health, reason)"
+        ))
+        .bind(now)
+        .bind(settings.stale_warning_hours)
+        .bind(settings.stale_critical_hours)
+        .bind(STALE_REASON_PREFIX)
+        .fetch_all(&mut **tx)
+        .await?;
+        if changes.is_empty() {
+            continue;
+        }
+        let change_ids: Vec<i64> = changes.iter().map(|(id, _, _)| *id).collect();
+        let health: Vec<&str> = changes.iter().map(|(_, h, _)| h.as_str()).collect();
+        let reasons: Vec<&str> = changes.iter().map(|(_, _, r)| r.as_str()).collect();
+        let ids: Vec<i64> = sqlx::query_scalar(&format!(
+            "UPDATE {table} k SET health = t.health, health_reason = t.reason, health_since = $1 \
+             FROM unnest($4::bigint[], $5::text[], $6::text[]) AS t(id, health, reason) \
              WHERE k.id = t.id AND (k.health, k.health_reason) IS DISTINCT FROM (t.health, t.reason) \
+               AND CASE t.health \
+                       WHEN 'healthy' THEN coalesce(k.last_success_at, k.created_at) > $1 - make_interval(hours => $2) \
+                       WHEN 'warning' THEN coalesce(k.last_success_at, k.created_at) <= $1 - make_interval(hours => $2) \
+                       ELSE coalesce(k.last_success_at, k.created_at) <= $1 - make_interval(hours => $3) END \
              RETURNING k.id"
-        );
-        let ids: Vec<i64> = sqlx::query_scalar(&sql)
-            .bind(now)
-            .bind(settings.stale_warning_hours)
-            .bind(settings.stale_critical_hours)
-            .bind(STALE_REASON_PREFIX)
-            .fetch_all(&mut **tx)
-            .await?;
+        ))
+        .bind(now)
+        .bind(settings.stale_warning_hours)
+        .bind(settings.stale_critical_hours)
+        .bind(&change_ids)
+        .bind(&health)
+        .bind(&reasons)
+        .fetch_all(&mut **tx)
+        .await?;
         let n = ids.len() as u64;
         if ids.is_empty() {
             continue;

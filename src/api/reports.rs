@@ -14,7 +14,7 @@ use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
 use crate::state::AppState;
 use crate::store;
-use crate::store::agents::{AccountActivity, AgentClient, ConnectorHealth, JobRecord};
+use crate::store::agents::{AccountActivity, ConnectorHealth, JobRecord};
 
 /// Most items of each kind one report may carry.
 pub const MAX_ITEMS: usize = 1000;
@@ -134,6 +134,16 @@ pub enum Health {
     Healthy,
     Warning,
     Critical,
+}
+
+impl Health {
+    fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Warning => "warning",
+            Health::Critical => "critical",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -346,11 +356,7 @@ pub async fn submit_report(
             "The customer is deactivated; its clients may not back up.",
         ));
     }
-    let agent = AgentClient {
-        client_id: gate.client_id,
-        customer_id: gate.customer_id,
-        reseller_id: gate.reseller_id,
-    };
+    let agent = gate.client;
 
     let connectors: Vec<ConnectorHealth> = report
         .connectors
@@ -358,11 +364,7 @@ pub async fn submit_report(
         .map(|connector| ConnectorHealth {
             name: connector.name.trim_matches(' '),
             kind: connector.kind.as_str(),
-            health: match connector.health {
-                Health::Healthy => "healthy",
-                Health::Warning => "warning",
-                Health::Critical => "critical",
-            },
+            health: connector.health.as_str(),
             reason: if matches!(connector.health, Health::Healthy) {
                 ""
             } else {

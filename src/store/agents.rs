@@ -42,9 +42,8 @@ pub async fn find_client(db: &PgPool, token_hash: &str) -> Result<Option<AgentCl
 /// What decides whether a report is accepted, read with the customer's row locked.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReportGate {
-    pub client_id: i64,
-    pub customer_id: i64,
-    pub reseller_id: i64,
+    #[sqlx(flatten)]
+    pub client: AgentClient,
     pub activated: bool,
     pub lifecycle: String,
     pub backups_blocked_reason: Option<String>,
@@ -65,8 +64,8 @@ pub async fn open_report(db: &PgPool, token_hash: &str) -> Result<Option<(Tx, Re
     Ok(gate.map(|gate| {
         // The same ids the function made the transaction's settings of.
         let scope = Scope::Customer {
-            reseller_id: gate.reseller_id,
-            customer_id: gate.customer_id,
+            reseller_id: gate.client.reseller_id,
+            customer_id: gate.client.customer_id,
         };
         (Tx::adopted(inner, scope.into()), gate)
     }))

@@ -287,26 +287,20 @@ pub async fn totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<MonthTotals>, sqlx::Error> {
-    // Without a search the totals are the trigger-kept `reseller_mau_months` less, live, the
-    // customers the table does not list (deleted ones and the built-in default customer, which
-    // never belongs to a reseller the page shows): twelve rows and a few hundred instead of a
-    // pass over the reseller's 240,000 MAU rows.
+    // Without a search the totals are the trigger-kept `reseller_mau_months`, which keeps apart
+    // the MAU of the customers the table lists (neither deleted nor the built-in default customer)
+    // and the default customer's, which the headline leaves out (migration 20261201960002):
+    // twelve rows instead of a pass over the reseller's 240,000 MAU rows.
     //
     // With a search, one pass over the reseller's MAU rows: the default customer excluded by id
     // (an init plan) without joining every MAU row to its customer; `IN (listed)` is a hashed
     // subplan probed per row (a join of the same rows hashed the 240,000 MAU rows instead).
     let sql = if search.trim().is_empty() {
-        "WITH unlisted AS ( \
-           SELECT m.month, sum(m.mau) AS mau, sum(m.mau) FILTER (WHERE c.is_default) AS default_mau \
-           FROM customers c JOIN mau_monthly m ON m.customer_id = c.id \
-           WHERE c.reseller_id = $1 AND (c.lifecycle = 'deleted' OR c.is_default) AND m.month BETWEEN $4 AND $5 \
-           GROUP BY m.month) \
-         SELECT g.month::date AS month, (coalesce(t.mau, 0) - coalesce(u.default_mau, 0))::bigint AS mau, h.allowance, \
-                (coalesce(t.mau, 0) - coalesce(u.mau, 0))::bigint AS listed_mau, \
+        "SELECT g.month::date AS month, (coalesce(t.mau, 0) - coalesce(t.default_mau, 0))::bigint AS mau, h.allowance, \
+                coalesce(t.listed_mau, 0)::bigint AS listed_mau, \
                 coalesce((SELECT n.customers FROM reseller_counts n WHERE n.reseller_id = $1), 0) AS organizations \
          FROM generate_series($4::date, $5::date, interval '1 month') AS g(month) \
          LEFT JOIN reseller_mau_months t ON t.reseller_id = $1 AND t.month = g.month::date \
-         LEFT JOIN unlisted u ON u.month = g.month::date \
          LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date \
          ORDER BY g.month"
     } else {

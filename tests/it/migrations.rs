@@ -47,6 +47,7 @@ const TABLES: &[&str] = &[
     "reseller_counts",
     "reseller_mau_months",
     "mau_recount",
+    "reseller_endings",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

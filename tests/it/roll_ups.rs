@@ -11,12 +11,16 @@ use msp_portal::jobs::Engine;
 use crate::common::TestApp;
 use crate::customer_form::{post, valid};
 
-/// Per reseller: customers, default customers, locations, critical connectors, exceeded seat limits.
-type Counts = BTreeMap<i64, [i64; 5]>;
+/// Per reseller: customers, default customers, locations, critical connectors, exceeded seat
+/// limits, approaching seat limits.
+type Counts = BTreeMap<i64, [i64; 6]>;
 
-fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64)>) -> Counts {
+/// Per reseller and day: rows of the expiring tab ending that day (-infinity: scheduled deletions).
+type Endings = BTreeMap<(i64, String), i64>;
+
+fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64, i64)>) -> Counts {
     rows.into_iter()
-        .map(|(r, a, b, c, d, e)| (r, [a, b, c, d, e]))
+        .map(|(r, a, b, c, d, e, f)| (r, [a, b, c, d, e, f]))
         .filter(|(_, figures)| figures.iter().any(|n| *n != 0))
         .collect()
 }
@@ -24,13 +28,52 @@ fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64)>) -> Counts {
 /// Every reseller's figures as the roll-up has them.
 async fn rolled_up(app: &TestApp) -> Counts {
     let rows = sqlx::query_as(
-        "SELECT reseller_id, customers, default_customers, locations, critical_connectors, exceeded_seat_limits \
+        "SELECT reseller_id, customers, default_customers, locations, critical_connectors, exceeded_seat_limits, \
+                approaching_seat_limits \
          FROM reseller_counts",
     )
     .fetch_all(&app.db)
     .await
     .expect("roll-up");
     without_zeros(rows)
+}
+
+/// The expiring tab's days as `reseller_endings` has them.
+async fn rolled_up_endings(app: &TestApp) -> Endings {
+    let rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT reseller_id, ends_on::text, customers FROM reseller_endings WHERE customers <> 0")
+            .fetch_all(&app.db)
+            .await
+            .expect("endings roll-up");
+    rows.into_iter().map(|(r, d, n)| ((r, d), n)).collect()
+}
+
+/// The same days counted from the customers, by the expiring tab's rules.
+async fn counted_endings(app: &TestApp) -> Endings {
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT reseller_id, ends_on::text, count(*) FROM ( \
+             SELECT reseller_id, '-infinity'::date AS ends_on FROM customers \
+             WHERE lifecycle = 'scheduled_for_deletion' AND NOT is_default \
+             UNION ALL SELECT reseller_id, trial_ends_on FROM customers \
+             WHERE lifecycle = 'active' AND tenant_type = 'evaluation' AND trial_ends_on IS NOT NULL AND NOT is_default \
+             UNION ALL SELECT reseller_id, service_expires_on FROM customers \
+             WHERE lifecycle = 'active' AND service_expires_on IS NOT NULL AND NOT is_default) e \
+         GROUP BY 1, 2",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("raw endings");
+    rows.into_iter().map(|(r, d, n)| ((r, d), n)).collect()
+}
+
+/// Both roll-ups against the raw rows.
+async fn assert_rolled_up(app: &TestApp, after: &str) {
+    assert_eq!(rolled_up(app).await, counted(app).await, "{after}");
+    assert_eq!(
+        rolled_up_endings(app).await,
+        counted_endings(app).await,
+        "endings {after}"
+    );
 }
 
 /// The same figures counted from the rows themselves.
@@ -43,7 +86,10 @@ async fn counted(app: &TestApp) -> Counts {
                 (SELECT count(*) FROM connectors k JOIN customers c ON c.id = k.customer_id \
                   WHERE k.reseller_id = r.id AND k.health = 'critical' AND c.lifecycle <> 'deleted'), \
                 (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
-                  WHERE s.reseller_id = r.id AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted') \
+                  WHERE s.reseller_id = r.id AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted'), \
+                (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+                  WHERE s.reseller_id = r.id AND s.over_limit_in_days IS NOT NULL AND s.seats_used <= s.seat_limit \
+                    AND c.lifecycle = 'active') \
          FROM resellers r",
     )
     .fetch_all(&app.db)
@@ -62,7 +108,7 @@ async fn execute(app: &TestApp, sql: &str) {
 #[tokio::test]
 async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     let app = TestApp::demo().await;
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after the seed");
+    assert_rolled_up(&app, "after the seed").await;
     assert!(!counted(&app).await.is_empty(), "the demo has customers to count");
 
     // Through the web, as the app role under row-level security: a new customer.
@@ -70,7 +116,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     admin.get("/customers/new").await;
     let created = post(&admin, "/customers/new", &valid("Acme Rockets")).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after creating a customer");
+    assert_rolled_up(&app, "after creating a customer").await;
 
     // Bulk statements, as the seed and the engine make them.
     let northwind = app.reseller_id("Northwind Backup Services").await;
@@ -106,7 +152,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
          FROM customers WHERE name LIKE 'Bulk %'",
     )
     .await;
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after bulk inserts");
+    assert_rolled_up(&app, "after bulk inserts").await;
 
     execute(
         &app,
@@ -138,11 +184,52 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
         "DELETE FROM seat_limits WHERE seat_property = 'google_user' AND customer_id % 7 = 0",
     )
     .await;
-    assert_eq!(
-        rolled_up(&app).await,
-        counted(&app).await,
-        "after health and usage changes"
-    );
+    assert_rolled_up(&app, "after health and usage changes").await;
+
+    // The engine's seat forecasts, and what the expiring tab is about: evaluations, their end,
+    // services' expiry.
+    execute(
+        &app,
+        "UPDATE seat_limits SET over_limit_in_days = 5 WHERE seat_property = 'google_user' AND customer_id % 2 = 1",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE seat_limits SET over_limit_in_days = 9 WHERE over_limit_in_days = 5 AND customer_id % 3 = 1",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE seat_limits SET over_limit_in_days = NULL WHERE over_limit_in_days IS NOT NULL AND customer_id % 5 = 1",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE customers SET tenant_type = 'evaluation', trial_ends_on = current_date + (id % 40)::int \
+         WHERE name LIKE 'Bulk %' AND id % 3 = 0",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE customers SET service_expires_on = current_date + (id % 50)::int WHERE name LIKE 'Bulk %' AND id % 4 <> 0",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE customers SET trial_ends_on = trial_ends_on + 7 WHERE tenant_type = 'evaluation' AND id % 2 = 0",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE customers SET tenant_type = 'commercial', trial_ends_on = NULL WHERE name LIKE 'Bulk %' AND id % 9 = 0",
+    )
+    .await;
+    assert_rolled_up(&app, "after forecasts and end dates change").await;
+    let approaching: i64 = sqlx::query_scalar("SELECT sum(approaching_seat_limits)::bigint FROM reseller_counts")
+        .fetch_one(&app.db)
+        .await
+        .expect("approaching");
+    assert!(approaching > 0, "the forecasts above left some seat limits approaching");
 
     execute(
         &app,
@@ -155,7 +242,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     )
     .await;
     execute(&app, "UPDATE customers SET sla_score = 50").await;
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after lifecycle changes");
+    assert_rolled_up(&app, "after lifecycle changes").await;
 
     execute(&app, "DELETE FROM locations WHERE name LIKE 'Site of Bulk 2%'").await;
     execute(
@@ -165,7 +252,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     .await;
     // Deleting customers takes their locations with them (ON DELETE CASCADE).
     execute(&app, "DELETE FROM customers WHERE name LIKE 'Bulk 3%'").await;
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after deletes");
+    assert_rolled_up(&app, "after deletes").await;
 
     // The engine's own changes: scheduled deletions that fall due.
     let later = app.clock_now() + chrono::Duration::days(400);
@@ -178,7 +265,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     app.clock.set(later);
     let engine = Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
     engine.tick().await.expect("tick");
-    assert_eq!(rolled_up(&app).await, counted(&app).await, "after the engine's tick");
+    assert_rolled_up(&app, "after the engine's tick").await;
 }
 
 /// An agent's report runs in its customer's scope: the counts its connector and seat changes move
@@ -275,15 +362,27 @@ async fn a_reseller_sees_and_changes_only_its_own_counts() {
     assert_eq!(changed, 1, "only its own row");
 }
 
+/// Per reseller and month: all MAU, the listed customers' (neither deleted nor the default
+/// customer), the default customer's.
+type MauParts = Vec<(i64, chrono::NaiveDate, i64, i64, i64)>;
+
 /// Every reseller's monthly MAU as `reseller_mau_months` has it and as summed from mau_monthly.
-async fn mau_sums(app: &TestApp) -> (Vec<(i64, chrono::NaiveDate, i64)>, Vec<(i64, chrono::NaiveDate, i64)>) {
-    let rolled: Vec<(i64, chrono::NaiveDate, i64)> =
-        sqlx::query_as("SELECT reseller_id, month, mau FROM reseller_mau_months WHERE mau <> 0 ORDER BY 1, 2")
-            .fetch_all(&app.db)
-            .await
-            .expect("roll-up");
-    let raw: Vec<(i64, chrono::NaiveDate, i64)> = sqlx::query_as(
-        "SELECT reseller_id, month, sum(mau)::bigint FROM mau_monthly GROUP BY 1, 2 HAVING sum(mau) <> 0 ORDER BY 1, 2",
+async fn mau_sums(app: &TestApp) -> (MauParts, MauParts) {
+    let rolled: MauParts = sqlx::query_as(
+        "SELECT reseller_id, month, mau, listed_mau, default_mau FROM reseller_mau_months \
+         WHERE (mau, listed_mau, default_mau) <> (0, 0, 0) ORDER BY 1, 2",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("roll-up");
+    let raw: MauParts = sqlx::query_as(
+        "SELECT m.reseller_id, m.month, sum(m.mau)::bigint, \
+                coalesce(sum(m.mau) FILTER (WHERE c.lifecycle <> 'deleted' AND NOT c.is_default), 0)::bigint, \
+                coalesce(sum(m.mau) FILTER (WHERE c.is_default), 0)::bigint \
+         FROM mau_monthly m JOIN customers c ON c.id = m.customer_id \
+         GROUP BY 1, 2 HAVING (sum(m.mau), coalesce(sum(m.mau) FILTER (WHERE c.lifecycle <> 'deleted' AND NOT c.is_default), 0), \
+                              coalesce(sum(m.mau) FILTER (WHERE c.is_default), 0)) <> (0, 0, 0) \
+         ORDER BY 1, 2",
     )
     .fetch_all(&app.db)
     .await
@@ -321,6 +420,56 @@ async fn monthly_mau_totals_equal_the_raw_sums_after_every_kind_of_change() {
     execute(&app, "DELETE FROM mau_monthly WHERE customer_id % 5 = 0").await;
     let (rolled, raw) = mau_sums(&app).await;
     assert_eq!(rolled, raw, "after updates, upserts and deletes");
+
+    // Customers deleted, restored and removed outright move their MAU between the parts.
+    execute(
+        &app,
+        "UPDATE customers SET lifecycle = 'deleted', deleted_at = now() \
+         WHERE NOT is_default AND id % 2 = 1 AND id IN (SELECT customer_id FROM mau_monthly)",
+    )
+    .await;
+    let (rolled, raw) = mau_sums(&app).await;
+    assert!(
+        raw.iter().any(|(_, _, all, listed, _)| all > listed),
+        "some deleted customer has MAU"
+    );
+    assert_eq!(rolled, raw, "after customers are deleted");
+    execute(
+        &app,
+        "UPDATE customers SET lifecycle = 'active', deleted_at = NULL WHERE lifecycle = 'deleted' AND id % 4 = 1",
+    )
+    .await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO customers (reseller_id, name, legal_name, pass_key_hash, created_at) \
+             SELECT {northwind}, 'Gone ' || g, '', 'x', now() FROM generate_series(1, 6) g"
+        ),
+    )
+    .await;
+    execute(
+        &app,
+        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+         SELECT c.reseller_id, c.id, '2020-02-01', 11 FROM customers c WHERE c.name LIKE 'Gone %' OR c.is_default",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE customers SET lifecycle = 'deleted', deleted_at = now() WHERE name IN ('Gone 1', 'Gone 2')",
+    )
+    .await;
+    execute(
+        &app,
+        "DELETE FROM customers WHERE name IN ('Gone 2', 'Gone 3', 'Gone 4')",
+    )
+    .await;
+    let (rolled, raw) = mau_sums(&app).await;
+    assert_eq!(rolled, raw, "after customers are restored and removed");
+    assert!(
+        raw.iter().any(|(_, _, _, _, default)| *default > 0),
+        "the default customer's MAU is kept apart"
+    );
 }
 
 #[tokio::test]

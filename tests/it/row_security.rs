@@ -37,6 +37,7 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
         "backup_job_days",
         "backup_job_source_days",
         "reseller_counts",
+        "reseller_endings",
         "reseller_figures",
         "reseller_mau_months",
         "users",

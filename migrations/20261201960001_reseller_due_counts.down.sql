@@ -1,0 +1,17 @@
+DROP TRIGGER IF EXISTS approaching_updated ON seat_limits;
+DROP TRIGGER IF EXISTS approaching_deleted ON seat_limits;
+DROP TRIGGER IF EXISTS approaching_inserted ON seat_limits;
+DROP FUNCTION IF EXISTS approaching_seat_limit_updated();
+DROP FUNCTION IF EXISTS approaching_seat_limits_changed();
+DROP TRIGGER IF EXISTS due_removed ON customers;
+DROP TRIGGER IF EXISTS due_updated ON customers;
+DROP TRIGGER IF EXISTS due_inserted ON customers;
+DROP FUNCTION IF EXISTS due_changed_customer();
+DROP FUNCTION IF EXISTS due_inserted_customers();
+DROP FUNCTION IF EXISTS customer_approaching_seat_limits(bigint);
+DROP FUNCTION IF EXISTS add_approaching_seat_limits(bigint, bigint);
+DROP FUNCTION IF EXISTS customer_endings(bigint, text, boolean, text, date, date, int);
+DROP FUNCTION IF EXISTS add_reseller_endings(reseller_ending_change[]);
+DROP TYPE IF EXISTS reseller_ending_change;
+ALTER TABLE reseller_counts DROP COLUMN IF EXISTS approaching_seat_limits;
+DROP TABLE IF EXISTS reseller_endings;

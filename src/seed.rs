@@ -318,7 +318,6 @@ pub async fn seed_demo(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> 
     // The dashboard's "approaching limits" reads the engine's stored forecast: the demo starts
     // with it, as if the engine had run once.
     crate::jobs::forecast_seat_limits(&mut tx, today).await?;
-    crate::jobs::reseller_figures(&mut tx, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 pub use mailer::Mailer;
-pub use steps::{forecast_seat_limits, reseller_figures};
+pub use steps::forecast_seat_limits;
 
 /// The advisory lock key that elects the tick's leader ("msp-engine" as a number).
 const LEADER_LOCK: i64 = 0x006d_7370_5f65_6e67;

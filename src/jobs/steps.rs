@@ -51,10 +51,6 @@ pub const STEPS: &[Step] = &[
         run: |tx, now| Box::pin(sla_scores(tx, now)),
     },
     Step {
-        name: "reseller_figures",
-        run: |tx, now| Box::pin(reseller_figures(tx, now)),
-    },
-    Step {
         name: "seat_forecasts",
         run: |tx, now| Box::pin(seat_forecasts(tx, now)),
     },
@@ -624,22 +620,6 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     .bind(&ids)
     .bind(&scores)
     .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// The roll-up behind the KPI header's account count (one count over all accounts per tick, instead
-/// of one per dashboard request); rows whose count did not change are left alone.
-pub async fn reseller_figures(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO reseller_figures (reseller_id, accounts, computed_at) \
-         SELECT r.id, coalesce(a.accounts, 0), $1 FROM resellers r \
-         LEFT JOIN (SELECT reseller_id, count(*) AS accounts FROM accounts GROUP BY reseller_id) a ON a.reseller_id = r.id \
-         ON CONFLICT (reseller_id) DO UPDATE SET accounts = EXCLUDED.accounts, computed_at = EXCLUDED.computed_at \
-         WHERE reseller_figures.accounts IS DISTINCT FROM EXCLUDED.accounts",
-    )
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
 }

@@ -272,7 +272,6 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     }
     generated.record("vacuum_analyze", 0, started);
     let started = Instant::now();
-    crate::jobs::reseller_figures(conn, now).await?;
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
     generated.record("seat_forecasts", rows, started);
     Ok(generated)

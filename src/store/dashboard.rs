@@ -14,7 +14,6 @@ use crate::paging::{Cursor, Page, Sort};
 pub struct Kpis {
     pub customers: i64,
     pub max_customers: i64,
-    /// As of the engine's last tick (`reseller_figures`); counted live until it has run.
     pub accounts: i64,
     pub max_accounts: i64,
     pub locations: i64,
@@ -22,7 +21,7 @@ pub struct Kpis {
     pub expiring_soon: i64,
     pub exceeding_usage: i64,
     pub approaching_limits: i64,
-    /// When the engine last brought the figures up to date (None: it has not run yet).
+    /// When the engine last ran (its seat forecasts are behind "approaching limits"; None: never).
     pub as_of: Option<DateTime<Utc>>,
 }
 
@@ -141,17 +140,14 @@ pub async fn kpis(
 ) -> Result<Kpis, sqlx::Error> {
     let reseller = reseller_of(tx, reseller_filter);
     let customers = by_reseller(reseller, "c.reseller_id");
-    let accounts = format!(
-        "(SELECT count(*) FROM accounts a WHERE {})",
-        by_reseller(reseller, "a.reseller_id")
-    );
-    // The roll-ups (reseller_counts, kept by triggers; reseller_figures, the engine's) count a whole
-    // reseller; an admin limited to chosen customers counts its own, live. Each case gets its own
+    // The roll-ups (reseller_counts and reseller_endings, kept by triggers) count a whole reseller;
+    // an admin limited to chosen customers counts its own, live. Each case gets its own
     // SQL rather than a CASE over both: PostgreSQL sets up every subquery of a plan on each
     // execution, run or not, and for this header that setup cost more than the counting.
-    let (counts, figures) = if tx.access().customers.is_some() {
-        let counts = format!(
+    let counts = if tx.access().customers.is_some() {
+        format!(
             "SELECT (SELECT count(*) FROM customers c WHERE {customers} AND c.lifecycle <> 'deleted' AND NOT c.is_default) AS customers, \
+                    (SELECT count(*) FROM accounts a WHERE {a_reseller}) AS accounts, \
                     (SELECT count(*) FROM locations l WHERE {l_reseller}) AS locations, \
                     (SELECT count(*) FROM connectors k {k_customer} WHERE {k_reseller} AND k.health = 'critical') \
                       AS critical_connectors, \
@@ -162,19 +158,20 @@ pub async fn kpis(
                      WHERE {s_reseller} AND {APPROACHING_SEATS} \
                        AND EXISTS (SELECT FROM customers c WHERE c.id = s.customer_id AND c.lifecycle = 'active')) \
                       AS approaching_limits",
+            a_reseller = by_reseller(reseller, "a.reseller_id"),
             l_reseller = by_reseller(reseller, "l.reseller_id"),
             k_reseller = by_reseller(reseller, "k.reseller_id"),
             s_reseller = by_reseller(reseller, "s.reseller_id"),
             k_customer = live_customer("k"),
             s_customer = live_customer("s"),
             expiring = expiring_ids(reseller),
-        );
-        (counts, format!("SELECT {accounts} AS accounts"))
+        )
     } else {
         // The expiring count from `reseller_endings`: the days up to the window's end, scheduled
         // deletions on -infinity among them (migration 20261201960001).
-        let counts = format!(
-            "SELECT coalesce(sum(n.customers), 0)::bigint AS customers, coalesce(sum(n.locations), 0)::bigint AS locations, \
+        format!(
+            "SELECT coalesce(sum(n.customers), 0)::bigint AS customers, coalesce(sum(n.accounts), 0)::bigint AS accounts, \
+                    coalesce(sum(n.locations), 0)::bigint AS locations, \
                     coalesce(sum(n.critical_connectors), 0)::bigint AS critical_connectors, \
                     coalesce(sum(n.exceeded_seat_limits), 0)::bigint AS exceeded_seat_limits, \
                     (SELECT coalesce(sum(e.customers), 0)::bigint FROM reseller_endings e \
@@ -183,19 +180,13 @@ pub async fn kpis(
              FROM reseller_counts n WHERE {n_reseller}",
             n_reseller = by_reseller(reseller, "n.reseller_id"),
             e_reseller = by_reseller(reseller, "e.reseller_id"),
-        );
-        // Counted live until the engine has run once.
-        let figures = format!(
-            "SELECT coalesce((SELECT sum(f.accounts)::bigint FROM reseller_figures f WHERE {}), {accounts}) AS accounts",
-            by_reseller(reseller, "f.reseller_id"),
-        );
-        (counts, figures)
+        )
     };
     let sql = format!(
-        "SELECT n.customers, r.max_customers, f.accounts, r.max_accounts, n.locations, n.critical_connectors, \
+        "SELECT n.customers, r.max_customers, n.accounts, r.max_accounts, n.locations, n.critical_connectors, \
                 n.expiring_soon, n.exceeded_seat_limits AS exceeding_usage, n.approaching_limits, \
                 (SELECT max(last_success_at) FROM engine_steps) AS as_of \
-         FROM ({counts}) n, ({figures}) f, \
+         FROM ({counts}) n, \
               (SELECT coalesce(sum(r.max_customers), 0)::bigint AS max_customers, \
                       coalesce(sum(r.max_accounts), 0)::bigint AS max_accounts \
                FROM resellers r WHERE {r_id} AND NOT r.is_default) r",

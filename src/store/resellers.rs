@@ -33,7 +33,7 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<ResellerRow>, sqlx::Error> {
          LEFT JOIN (SELECT reseller_id, count(*) FILTER (WHERE NOT is_default) AS customers, \
                            sum(space_quota_bytes) AS allotted \
                     FROM customers WHERE lifecycle <> 'deleted' GROUP BY reseller_id) c ON c.reseller_id = r.id \
-         LEFT JOIN (SELECT reseller_id, count(*) AS accounts FROM accounts GROUP BY reseller_id) a ON a.reseller_id = r.id \
+         LEFT JOIN reseller_counts a ON a.reseller_id = r.id \
          LEFT JOIN (SELECT k.reseller_id, count(*) AS pool_clients FROM clients k JOIN customers cu ON cu.id = k.customer_id \
                     WHERE cu.mcals_allotted IS NULL AND cu.lifecycle <> 'deleted' GROUP BY k.reseller_id) k ON k.reseller_id = r.id \
          LEFT JOIN LATERAL (SELECT username FROM users u WHERE u.reseller_id = r.id AND u.role = 'reseller_owner' \

@@ -6,7 +6,6 @@ use crate::common::{blank_database, drop_database};
 
 const TABLES: &[&str] = &[
     "resellers",
-    "reseller_figures",
     "customers",
     "clients",
     "client_schedules",

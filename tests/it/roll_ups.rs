@@ -12,15 +12,15 @@ use crate::common::TestApp;
 use crate::customer_form::{post, valid};
 
 /// Per reseller: customers, default customers, locations, critical connectors, exceeded seat
-/// limits, approaching seat limits.
-type Counts = BTreeMap<i64, [i64; 6]>;
+/// limits, approaching seat limits, accounts.
+type Counts = BTreeMap<i64, [i64; 7]>;
 
 /// Per reseller and day: rows of the expiring tab ending that day (-infinity: scheduled deletions).
 type Endings = BTreeMap<(i64, String), i64>;
 
-fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64, i64)>) -> Counts {
+fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64, i64, i64)>) -> Counts {
     rows.into_iter()
-        .map(|(r, a, b, c, d, e, f)| (r, [a, b, c, d, e, f]))
+        .map(|(r, a, b, c, d, e, f, g)| (r, [a, b, c, d, e, f, g]))
         .filter(|(_, figures)| figures.iter().any(|n| *n != 0))
         .collect()
 }
@@ -29,7 +29,7 @@ fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64, i64)>) -> Counts {
 async fn rolled_up(app: &TestApp) -> Counts {
     let rows = sqlx::query_as(
         "SELECT reseller_id, customers, default_customers, locations, critical_connectors, exceeded_seat_limits, \
-                approaching_seat_limits \
+                approaching_seat_limits, accounts \
          FROM reseller_counts",
     )
     .fetch_all(&app.db)
@@ -89,7 +89,8 @@ async fn counted(app: &TestApp) -> Counts {
                   WHERE s.reseller_id = r.id AND s.seats_used > s.seat_limit AND c.lifecycle <> 'deleted'), \
                 (SELECT count(*) FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
                   WHERE s.reseller_id = r.id AND s.over_limit_in_days IS NOT NULL AND s.seats_used <= s.seat_limit \
-                    AND c.lifecycle = 'active') \
+                    AND c.lifecycle = 'active'), \
+                (SELECT count(*) FROM accounts a WHERE a.reseller_id = r.id) \
          FROM resellers r",
     )
     .fetch_all(&app.db)
@@ -150,6 +151,13 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
         "INSERT INTO seat_limits (reseller_id, customer_id, seat_property, seat_limit, seats_used) \
          SELECT reseller_id, id, 'google_user', 10, CASE WHEN id % 2 = 0 THEN 12 ELSE 8 END \
          FROM customers WHERE name LIKE 'Bulk %'",
+    )
+    .await;
+    execute(
+        &app,
+        "INSERT INTO accounts (reseller_id, customer_id, external_id, seat_property, created_at) \
+         SELECT reseller_id, id, 'bulk-' || n, 'google_user', now() FROM customers, generate_series(1, 3) n \
+         WHERE name LIKE 'Bulk %'",
     )
     .await;
     assert_rolled_up(&app, "after bulk inserts").await;
@@ -245,6 +253,7 @@ async fn the_counts_equal_the_raw_counts_after_every_kind_of_change() {
     assert_rolled_up(&app, "after lifecycle changes").await;
 
     execute(&app, "DELETE FROM locations WHERE name LIKE 'Site of Bulk 2%'").await;
+    execute(&app, "DELETE FROM accounts WHERE external_id = 'bulk-2'").await;
     execute(
         &app,
         "DELETE FROM connectors WHERE name = 'Mail' AND customer_id % 6 = 1",

@@ -38,7 +38,6 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
         "backup_job_source_days",
         "reseller_counts",
         "reseller_endings",
-        "reseller_figures",
         "reseller_mau_months",
         "users",
         "sessions",

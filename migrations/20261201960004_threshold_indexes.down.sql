@@ -1,0 +1,10 @@
+DROP INDEX IF EXISTS seat_limits_grace_to_start;
+DROP INDEX IF EXISTS seat_limits_change_due;
+DROP INDEX IF EXISTS customers_consolidated_report_recipients;
+DROP INDEX IF EXISTS customers_status_report_recipients;
+DROP INDEX IF EXISTS customers_event_report_recipients;
+DROP INDEX IF EXISTS customers_backups_blocked;
+DROP INDEX IF EXISTS customers_credit_quota_due;
+DROP INDEX IF EXISTS customers_trial_ending;
+DROP INDEX IF EXISTS customers_service_ending;
+DROP INDEX IF EXISTS customers_storage_high;

@@ -705,3 +705,45 @@ fn format_thousands(n: i64) -> String {
     }
     out
 }
+
+/// The stored score and the SLA tab's 30-day score count the same days: the last 30 UTC days,
+/// today's so far included. Failed jobs just inside and just outside that window move both alike.
+#[tokio::test]
+async fn the_stored_sla_score_counts_the_days_the_sla_tab_counts() {
+    let app = TestApp::demo().await;
+    let customer = app.customer_id("Adventure Works").await;
+    let (reseller, connector): (i64, i64) =
+        sqlx::query_as("SELECT reseller_id, id FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1")
+            .bind(customer)
+            .fetch_one(&app.db)
+            .await
+            .expect("a connector");
+    let today = app.clock_now().date_naive();
+    let first_day = (today - chrono::Duration::days(29))
+        .and_hms_opt(0, 30, 0)
+        .expect("time")
+        .and_utc();
+    let day_before = (today - chrono::Duration::days(30))
+        .and_hms_opt(23, 30, 0)
+        .expect("time")
+        .and_utc();
+    for (n, at) in [(0, first_day), (1, day_before), (2, day_before), (3, day_before)] {
+        sqlx::query(
+            "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $5 + interval '10 minutes', 'failed', 1000)",
+        )
+        .bind(reseller)
+        .bind(customer)
+        .bind(connector)
+        .bind(format!("edge-{n}"))
+        .bind(at)
+        .execute(&app.db)
+        .await
+        .expect("job");
+    }
+    tick(&app).await;
+    let stored: Option<i16> = scalar(&app, "SELECT sla_score FROM customers WHERE id = $1", customer).await;
+    let admin = app.login("admin@northwind.example").await;
+    let sla = admin.get(&format!("/customers/{customer}/sla?period=30")).await;
+    assert_eq!(stored.map(|s| s.to_string()), Some(sla.text("#score-value")));
+}

@@ -18,7 +18,10 @@ type Counts = BTreeMap<i64, [i64; 7]>;
 /// Per reseller and day: rows of the expiring tab ending that day (-infinity: scheduled deletions).
 type Endings = BTreeMap<(i64, String), i64>;
 
-fn without_zeros(rows: Vec<(i64, i64, i64, i64, i64, i64, i64, i64)>) -> Counts {
+/// A reseller's id and its seven figures, as one query row.
+type CountRow = (i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn without_zeros(rows: Vec<CountRow>) -> Counts {
     rows.into_iter()
         .map(|(r, a, b, c, d, e, f, g)| (r, [a, b, c, d, e, f, g]))
         .filter(|(_, figures)| figures.iter().any(|n| *n != 0))

@@ -87,6 +87,8 @@ BEGIN
 END $$;
 
 CREATE FUNCTION due_changed_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    approaching bigint;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         PERFORM add_reseller_endings(customer_endings(OLD.reseller_id, OLD.lifecycle, OLD.is_default,
@@ -104,10 +106,9 @@ BEGIN
     IF (OLD.lifecycle = 'active') IS DISTINCT FROM (NEW.lifecycle = 'active')
        OR OLD.reseller_id IS DISTINCT FROM NEW.reseller_id THEN
         -- The customer's seat limits keep its reseller (they are moved with it, if ever).
-        PERFORM add_approaching_seat_limits(OLD.reseller_id,
-            -(OLD.lifecycle = 'active')::int * customer_approaching_seat_limits(OLD.id));
-        PERFORM add_approaching_seat_limits(NEW.reseller_id,
-            (NEW.lifecycle = 'active')::int * customer_approaching_seat_limits(NEW.id));
+        approaching := customer_approaching_seat_limits(NEW.id);
+        PERFORM add_approaching_seat_limits(OLD.reseller_id, -(OLD.lifecycle = 'active')::int * approaching);
+        PERFORM add_approaching_seat_limits(NEW.reseller_id, (NEW.lifecycle = 'active')::int * approaching);
     END IF;
     RETURN NULL;
 END $$;

@@ -1,3 +1,4 @@
+CREATE INDEX IF NOT EXISTS customers_reseller_unlisted ON customers (reseller_id) WHERE lifecycle = 'deleted' OR is_default;
 DROP TRIGGER IF EXISTS mau_removed ON customers;
 DROP TRIGGER IF EXISTS mau_moved ON customers;
 DROP FUNCTION IF EXISTS move_customer_mau();
@@ -25,5 +26,6 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+DROP FUNCTION IF EXISTS add_reseller_mau_rows(bigint[], bigint[], date[], bigint[]);
 DROP FUNCTION IF EXISTS add_reseller_mau_parts(bigint[], date[], bigint[], bigint[], bigint[]);
 ALTER TABLE reseller_mau_months DROP COLUMN IF EXISTS default_mau, DROP COLUMN IF EXISTS listed_mau;

@@ -22,27 +22,31 @@ LANGUAGE sql AS $$
         listed_mau = r.listed_mau + EXCLUDED.listed_mau, default_mau = r.default_mau + EXCLUDED.default_mau
 $$;
 
--- MAU rows written: each counts in its customer's part as the customer stands now. Rows deleted
+-- MAU rows written, each counted in its customer's part as the customer stands now. Rows deleted
 -- with their customer (ON DELETE CASCADE) find no customer: the customer's BEFORE DELETE trigger
 -- below has already taken its parts away, and they subtract from the total only.
+CREATE FUNCTION add_reseller_mau_rows(p_customer_id bigint[], p_reseller_id bigint[], p_month date[],
+                                      p_mau bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    SELECT add_reseller_mau_parts(array_agg(d.reseller_id), array_agg(d.month), array_agg(d.mau),
+               array_agg(CASE WHEN c.lifecycle <> 'deleted' AND NOT c.is_default THEN d.mau ELSE 0 END),
+               array_agg(CASE WHEN c.is_default THEN d.mau ELSE 0 END))
+    FROM unnest(p_customer_id, p_reseller_id, p_month, p_mau) AS d (customer_id, reseller_id, month, mau)
+    LEFT JOIN customers c ON c.id = d.customer_id
+$$;
+
+-- Inserted rows add, deleted ones subtract; updated ones do both (old and new transition tables).
 CREATE OR REPLACE FUNCTION count_mau() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        PERFORM add_reseller_mau_parts(array_agg(d.reseller_id), array_agg(d.month), array_agg(d.mau),
-                    array_agg(CASE WHEN c.lifecycle <> 'deleted' AND NOT c.is_default THEN d.mau ELSE 0 END),
-                    array_agg(CASE WHEN c.is_default THEN d.mau ELSE 0 END))
+        PERFORM add_reseller_mau_rows(array_agg(customer_id), array_agg(reseller_id), array_agg(month), array_agg(mau))
         FROM (SELECT customer_id, reseller_id, month, -mau::bigint AS mau FROM old_rows
               UNION ALL
-              SELECT customer_id, reseller_id, month, mau::bigint FROM new_rows) d
-        LEFT JOIN customers c ON c.id = d.customer_id;
+              SELECT customer_id, reseller_id, month, mau::bigint FROM new_rows) d;
     ELSE
-        PERFORM add_reseller_mau_parts(array_agg(d.reseller_id), array_agg(d.month), array_agg(d.mau),
-                    array_agg(CASE WHEN c.lifecycle <> 'deleted' AND NOT c.is_default THEN d.mau ELSE 0 END),
-                    array_agg(CASE WHEN c.is_default THEN d.mau ELSE 0 END))
-        FROM (SELECT customer_id, reseller_id, month,
-                     CASE TG_OP WHEN 'DELETE' THEN -mau::bigint ELSE mau::bigint END AS mau
-              FROM changed_rows) d
-        LEFT JOIN customers c ON c.id = d.customer_id;
+        PERFORM add_reseller_mau_rows(array_agg(customer_id), array_agg(reseller_id), array_agg(month),
+                    array_agg(CASE TG_OP WHEN 'DELETE' THEN -mau::bigint ELSE mau::bigint END))
+        FROM changed_rows;
     END IF;
     RETURN NULL;
 END $$;
@@ -79,6 +83,8 @@ CREATE TRIGGER mau_removed BEFORE DELETE ON customers FOR EACH ROW
     EXECUTE FUNCTION move_customer_mau();
 
 DROP FUNCTION add_reseller_mau(bigint[], date[], bigint[]);
+-- The licence page no longer looks up its unlisted customers.
+DROP INDEX customers_reseller_unlisted;
 
 LOCK TABLE mau_monthly, customers IN SHARE MODE;
 UPDATE reseller_mau_months t

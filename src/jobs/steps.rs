@@ -514,13 +514,17 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     // Customers at 80 % of their quota or more are found through `customers_storage_high`, and
     // open storage alerts (a few) are checked against their customer's level now: a pass over
     // every customer with a quota cost 0.16 s a tick on the large dataset, to find none.
+    // A customer's storage level: 90, 80 or none (NULL).
+    const STORAGE_LEVEL: &str = "CASE WHEN c.used_space_bytes >= c.space_quota_bytes * 0.9 THEN 90 \
+                                      WHEN c.used_space_bytes >= c.space_quota_bytes * 0.8 THEN 80 END";
     let storage = count(
         tx,
-        "WITH levels AS ( \
-             SELECT id, reseller_id, name, \
-                    CASE WHEN used_space_bytes >= space_quota_bytes * 0.9 THEN 90 ELSE 80 END AS level \
-             FROM customers \
-             WHERE lifecycle <> 'deleted' AND space_quota_bytes > 0 AND used_space_bytes >= space_quota_bytes * 0.8), \
+        &format!(
+            "WITH levels AS ( \
+             SELECT c.id, c.reseller_id, c.name, {STORAGE_LEVEL} AS level \
+             FROM customers c \
+             WHERE c.lifecycle <> 'deleted' AND c.space_quota_bytes > 0 \
+               AND c.used_space_bytes >= c.space_quota_bytes * 0.8), \
          raised AS ( \
              INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
              SELECT reseller_id, id, CASE level WHEN 90 THEN 'critical' ELSE 'warning' END, 'storage_quota', \
@@ -532,11 +536,10 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
              UPDATE alerts a SET resolved_at = $1 FROM customers c \
              WHERE a.resolved_at IS NULL AND a.kind = 'storage_quota' AND c.id = a.customer_id \
                AND c.lifecycle <> 'deleted' AND c.space_quota_bytes > 0 \
-               AND a.subject IS DISTINCT FROM 'customer:' || c.id || ':storage:' || \
-                   CASE WHEN c.used_space_bytes >= c.space_quota_bytes * 0.9 THEN 90 \
-                        WHEN c.used_space_bytes >= c.space_quota_bytes * 0.8 THEN 80 END \
+               AND a.subject IS DISTINCT FROM 'customer:' || c.id || ':storage:' || {STORAGE_LEVEL} \
              RETURNING 1) \
-         SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)",
+         SELECT (SELECT count(*) FROM raised) + (SELECT count(*) FROM resolved)"
+        ),
         now,
     )
     .await?;

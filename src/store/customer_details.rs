@@ -55,7 +55,7 @@ const CUSTOMER_FROM: &str = "FROM customers c JOIN resellers r ON r.id = c.resel
 
 /// The customer if it is the caller's and not deleted.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
-    customer_row(tx, customer_id, "").await
+    customer_row(tx, customer_id, "", &[]).await
 }
 
 /// The customer with its seat limits and contacts, in one statement (the summary tab).
@@ -69,25 +69,34 @@ pub struct CustomerSummary {
     pub contacts: Vec<Contact>,
 }
 
-/// [`find`], with the customer's seat limits (by property) and contacts (by name) as JSON arrays
-/// of the same row: the summary tab costs one statement for what took three.
+/// The customer's seat limits (by property) and contacts (by name) as JSON arrays of its row.
+/// The reseller is spelled out for the contacts: their index (`contacts_reseller_customer`) leads
+/// with it.
+const SEATS_COLUMN: &str = ", \
+    (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
+     FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
+                  over_limit_since, grace_ends_at \
+           FROM seat_limits WHERE customer_id = c.id) s) AS seats";
+const CONTACTS_COLUMN: &str = ", \
+    (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
+     FROM (SELECT id, name, email, phone FROM contacts \
+           WHERE reseller_id = c.reseller_id AND customer_id = c.id) k) AS contacts";
+
+/// [`find`], with the customer's seat limits and contacts in the same row: the summary tab costs
+/// one statement for what took three.
 pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSummary>, sqlx::Error> {
-    // The reseller is spelled out for the contacts: their index (`contacts_reseller_customer`)
-    // leads with it.
-    const SEATS_AND_CONTACTS: &str = ", \
-        (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
-         FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
-                      over_limit_since, grace_ends_at \
-               FROM seat_limits WHERE customer_id = c.id) s) AS seats, \
-        (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
-         FROM (SELECT id, name, email, phone FROM contacts \
-               WHERE reseller_id = c.reseller_id AND customer_id = c.id) k) AS contacts";
-    customer_row(tx, customer_id, SEATS_AND_CONTACTS).await
+    customer_row(tx, customer_id, &format!("{SEATS_COLUMN}{CONTACTS_COLUMN}"), &[]).await
 }
 
-/// The customer's row with `extra_columns` (a constant, each column preceded by a comma), if it is
-/// the caller's and not deleted.
-async fn customer_row<T>(tx: &mut Tx, customer_id: i64, extra_columns: &str) -> Result<Option<T>, sqlx::Error>
+/// The customer's row with `extra_columns` (each column preceded by a comma), if it is the
+/// caller's and not deleted. The statement's parameters are the customer ($1), the scope's reseller
+/// and customer ($2, $3), then `instants` from $4 on.
+async fn customer_row<T>(
+    tx: &mut Tx,
+    customer_id: i64,
+    extra_columns: &str,
+    instants: &[DateTime<Utc>],
+) -> Result<Option<T>, sqlx::Error>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
@@ -95,12 +104,15 @@ where
         return Ok(None);
     }
     let (reseller, customer) = tenant(tx);
-    sqlx::query_as::<_, T>(&format!("SELECT {CUSTOMER_COLUMNS}{extra_columns} {CUSTOMER_FROM}"))
+    let sql = format!("SELECT {CUSTOMER_COLUMNS}{extra_columns} {CUSTOMER_FROM}");
+    let mut query = sqlx::query_as::<_, T>(&sql)
         .bind(customer_id)
         .bind(reseller)
-        .bind(customer)
-        .fetch_optional(&mut **tx)
-        .await
+        .bind(customer);
+    for instant in instants {
+        query = query.bind(*instant);
+    }
+    query.fetch_optional(&mut **tx).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -314,8 +326,60 @@ pub async fn plans(tx: &mut Tx) -> Result<Vec<PlanChoice>, sqlx::Error> {
 
 // ---- SLA -------------------------------------------------------------------------------------------
 
+/// Everything of the SLA tab but its trend, from one statement: the customer's row with its seat
+/// limits, jobs per day, alerts, data sources and the staleness threshold as JSON columns (each
+/// was a statement of its own: ten per page where three are the budget).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerSla {
+    #[sqlx(flatten)]
+    pub customer: CustomerDetail,
+    #[sqlx(json)]
+    pub seats: Vec<SeatLimitRow>,
+    #[sqlx(json)]
+    pub backup_days: Vec<JobDay>,
+    #[sqlx(json)]
+    pub restore_days: Vec<JobDay>,
+    #[sqlx(json)]
+    pub alert_counts: Vec<AlertCount>,
+    #[sqlx(json)]
+    pub alerts: Vec<AlertRow>,
+    #[sqlx(json)]
+    pub sources: Vec<SourceRow>,
+    /// Hours without a successful backup after which a source counts as stale.
+    pub stale_hours: i64,
+}
+
+/// How many of the latest alerts the tab lists.
+pub const LATEST_ALERTS: i64 = 10;
+
+/// The SLA tab's figures for jobs started in `[from, to)` and alerts resolved since `from`; open
+/// alerts and the data sources whenever they date from.
+pub async fn sla(
+    tx: &mut Tx,
+    customer_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<CustomerSla>, sqlx::Error> {
+    let (reseller, _) = tenant(tx);
+    let columns = format!(
+        "{SEATS_COLUMN}, \
+         (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM ({backup_days}) d) AS backup_days, \
+         (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM ({restore_days}) d) AS restore_days, \
+         (SELECT json_agg(a ORDER BY a.position) FROM ({alert_counts}) a) AS alert_counts, \
+         (SELECT coalesce(json_agg(a ORDER BY a.raised_at DESC, a.id DESC), '[]') FROM ({latest_alerts}) a) AS alerts, \
+         (SELECT coalesce(json_agg(s), '[]') FROM ({sources}) s) AS sources, \
+         (SELECT stale_warning_hours::bigint FROM server_settings WHERE id = 1) AS stale_hours",
+        backup_days = backup_days_sql(reseller),
+        restore_days = restore_days_sql(reseller),
+        alert_counts = alert_counts_sql(reseller),
+        latest_alerts = latest_alerts_sql(reseller),
+        sources = sources_sql(reseller),
+    );
+    customer_row(tx, customer_id, &columns, &[from, to]).await
+}
+
 /// Jobs of one day by outcome.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow, serde::Deserialize)]
 pub struct JobDay {
     pub day: NaiveDate,
     pub succeeded: i64,
@@ -323,6 +387,10 @@ pub struct JobDay {
     pub failed: i64,
     pub running: i64,
 }
+
+// The SLA tab's queries share one numbering of parameters, so that each reads alone (as the tests
+// call them) and as a column of [`sla`]: $1 the customer, $2 the scope's reseller (NULL: any),
+// $3 the scope's customer, $4 and $5 the range's start and end.
 
 /// Backup (or restore) jobs per day (UTC) that started in `[from, to)`.
 pub async fn job_days(
@@ -332,98 +400,88 @@ pub async fn job_days(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<JobDay>, sqlx::Error> {
-    if !restores {
-        return backup_job_days(tx, customer_id, from, to).await;
-    }
-    let (reseller, _) = tenant(tx);
-    // Restores are rare (a handful per customer), so their raw rows are cheap to aggregate.
-    sqlx::query_as::<_, JobDay>(&format!(
+    let (reseller, customer) = tenant(tx);
+    let sql = if restores {
+        restore_days_sql(reseller)
+    } else {
+        backup_days_sql(reseller)
+    };
+    sqlx::query_as::<_, JobDay>(&format!("{sql} ORDER BY day"))
+        .bind(customer_id)
+        .bind(reseller)
+        .bind(customer)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Restores are rare (a handful per customer), so their raw rows are cheap to aggregate.
+fn restore_days_sql(reseller: Option<i64>) -> String {
+    format!(
         "SELECT (started_at AT TIME ZONE 'UTC')::date AS day, \
                 count(*) FILTER (WHERE status = 'succeeded') AS succeeded, \
                 count(*) FILTER (WHERE status = 'warning') AS warnings, \
                 count(*) FILTER (WHERE status IN ('failed', 'refused')) AS failed, \
                 count(*) FILTER (WHERE status = 'running') AS running \
-         FROM restore_jobs WHERE customer_id = $1 AND started_at >= $2 AND started_at < $3 \
+         FROM restore_jobs WHERE customer_id = $1 AND started_at >= $4 AND started_at < $5 \
            AND {of_reseller} \
-         GROUP BY 1 ORDER BY 1",
-        of_reseller = by_reseller_at(reseller, "reseller_id", 4),
-    ))
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
-    .bind(reseller)
-    .fetch_all(&mut **tx)
-    .await
+         GROUP BY 1",
+        of_reseller = by_reseller_at(reseller, "reseller_id", 2),
+    )
 }
 
 /// Backup jobs per UTC day in `[from, to)` from the `backup_job_days` roll-up: the whole days
 /// from `from`'s to `to`'s, less the raw jobs of the two days' parts outside the range (none at
-/// all when `from` is a midnight and nothing started after `to`, as on the SLA tab).
-async fn backup_job_days(
-    tx: &mut Tx,
-    customer_id: i64,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<JobDay>, sqlx::Error> {
-    let (reseller, _) = tenant(tx);
-    // A day is listed iff it keeps at least one job, as in the raw aggregate.
-    sqlx::query_as::<_, JobDay>(&format!(
+/// all when `from` is a midnight and nothing started after `to`, as on the SLA tab). A day is
+/// listed iff it keeps at least one job, as in the raw aggregate.
+fn backup_days_sql(reseller: Option<i64>) -> String {
+    format!(
         "SELECT day, sum(succeeded)::bigint AS succeeded, sum(warnings)::bigint AS warnings, \
                 sum(failed)::bigint AS failed, sum(running)::bigint AS running \
          FROM ( \
              SELECT day, succeeded, warning AS warnings, failed + refused AS failed, running FROM backup_job_days \
-             WHERE customer_id = $1 AND day BETWEEN ($2 AT TIME ZONE 'UTC')::date AND ($3 AT TIME ZONE 'UTC')::date \
+             WHERE customer_id = $1 AND day BETWEEN ($4 AT TIME ZONE 'UTC')::date AND ($5 AT TIME ZONE 'UTC')::date \
                AND {of_reseller} \
              UNION ALL \
              SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
                     -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
              FROM backup_jobs \
              WHERE customer_id = $1 AND {of_reseller} \
-               AND started_at >= ($2 AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AND started_at < $2 \
+               AND started_at >= ($4 AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC' AND started_at < $4 \
              UNION ALL \
              SELECT (started_at AT TIME ZONE 'UTC')::date, -(status = 'succeeded')::int, -(status = 'warning')::int, \
                     -(status IN ('failed', 'refused'))::int, -(status = 'running')::int \
              FROM backup_jobs \
              WHERE customer_id = $1 AND {of_reseller} \
-               AND started_at >= $3 AND started_at < (($3 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC' \
+               AND started_at >= $5 AND started_at < (($5 AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC' \
          ) d \
-         GROUP BY day HAVING sum(succeeded + warnings + failed + running) > 0 ORDER BY day",
-        of_reseller = by_reseller_at(reseller, "reseller_id", 4),
-    ))
-    .bind(customer_id)
-    .bind(from)
-    .bind(to)
-    .bind(reseller)
-    .fetch_all(&mut **tx)
-    .await
+         GROUP BY day HAVING sum(succeeded + warnings + failed + running) > 0",
+        of_reseller = by_reseller_at(reseller, "reseller_id", 2),
+    )
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct AlertCount {
     pub severity: String,
     pub open: i64,
     pub resolved: i64,
 }
 
-/// Open alerts (whenever raised) and alerts resolved since `from`, by severity.
-pub async fn alert_counts(tx: &mut Tx, customer_id: i64, from: DateTime<Utc>) -> Result<Vec<AlertCount>, sqlx::Error> {
-    let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, AlertCount>(&format!(
-        "SELECT s.severity, count(a.id) FILTER (WHERE a.resolved_at IS NULL) AS open, \
-                count(a.id) FILTER (WHERE a.resolved_at >= $2) AS resolved \
+/// Open alerts (whenever raised) and alerts resolved since $4, by severity, most severe first
+/// (`position`).
+fn alert_counts_sql(reseller: Option<i64>) -> String {
+    format!(
+        "SELECT s.severity, s.position, count(a.id) FILTER (WHERE a.resolved_at IS NULL) AS open, \
+                count(a.id) FILTER (WHERE a.resolved_at >= $4) AS resolved \
          FROM unnest(ARRAY['critical', 'warning', 'info']) WITH ORDINALITY AS s(severity, position) \
          LEFT JOIN alerts a ON a.severity = s.severity AND a.customer_id = $1 AND {a_reseller} \
-         GROUP BY s.severity, s.position ORDER BY s.position",
-        a_reseller = by_reseller_at(reseller, "a.reseller_id", 3),
-    ))
-    .bind(customer_id)
-    .bind(from)
-    .bind(reseller)
-    .fetch_all(&mut **tx)
-    .await
+         GROUP BY s.severity, s.position",
+        a_reseller = by_reseller_at(reseller, "a.reseller_id", 2),
+    )
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct AlertRow {
     pub severity: String,
     pub kind: String,
@@ -432,22 +490,17 @@ pub struct AlertRow {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-pub async fn latest_alerts(tx: &mut Tx, customer_id: i64, limit: i64) -> Result<Vec<AlertRow>, sqlx::Error> {
-    let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, AlertRow>(&format!(
-        "SELECT severity, kind, message, raised_at, resolved_at FROM alerts \
-         WHERE customer_id = $1 AND {of_reseller} ORDER BY raised_at DESC, id DESC LIMIT $3",
+/// The customer's [`LATEST_ALERTS`] latest alerts, open or not.
+fn latest_alerts_sql(reseller: Option<i64>) -> String {
+    format!(
+        "SELECT id, severity, kind, message, raised_at, resolved_at FROM alerts \
+         WHERE customer_id = $1 AND {of_reseller} ORDER BY raised_at DESC, id DESC LIMIT {LATEST_ALERTS}",
         of_reseller = by_reseller_at(reseller, "reseller_id", 2),
-    ))
-    .bind(customer_id)
-    .bind(reseller)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await
+    )
 }
 
 /// A data source: a connector (backup set) or a client machine.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct SourceRow {
     pub source_type: String,
     pub id: i64,
@@ -460,9 +513,9 @@ pub struct SourceRow {
     pub last_restore_status: Option<String>,
 }
 
-pub async fn sources(tx: &mut Tx, customer_id: i64) -> Result<Vec<SourceRow>, sqlx::Error> {
-    let (reseller, _) = tenant(tx);
-    sqlx::query_as::<_, SourceRow>(&format!(
+/// The customer's connectors and client machines, with each client's latest restore.
+fn sources_sql(reseller: Option<i64>) -> String {
+    format!(
         "SELECT 'connector' AS source_type, id, name, kind, health, health_reason, last_success_at, last_restore_at, \
                 last_restore_status \
          FROM connectors WHERE customer_id = $1 AND {of_reseller} \
@@ -475,18 +528,7 @@ pub async fn sources(tx: &mut Tx, customer_id: i64) -> Result<Vec<SourceRow>, sq
          WHERE k.customer_id = $1 AND {k_reseller}",
         of_reseller = by_reseller_at(reseller, "reseller_id", 2),
         k_reseller = by_reseller_at(reseller, "k.reseller_id", 2),
-    ))
-    .bind(customer_id)
-    .bind(reseller)
-    .fetch_all(&mut **tx)
-    .await
-}
-
-/// Hours without a successful backup after which a source counts as stale.
-pub async fn stale_hours(tx: &mut Tx) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT stale_warning_hours::bigint FROM server_settings WHERE id = 1")
-        .fetch_one(&mut **tx)
-        .await
+    )
 }
 
 /// One week of the SLA trend: job outcomes, sources with a good backup that week, critical alerts raised.

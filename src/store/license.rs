@@ -25,6 +25,44 @@ pub async fn reseller(tx: &mut Tx, reseller_id: i64) -> Result<Option<ResellerLi
     .await
 }
 
+/// The licence page's head in one statement: the reseller (if the scope may see it, never the
+/// built-in default one) with its [`totals`] and every MAU order, newest first, as JSON columns.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LicenseOverview {
+    #[sqlx(flatten)]
+    pub reseller: ResellerLicense,
+    #[sqlx(json)]
+    pub totals: Vec<MonthTotals>,
+    #[sqlx(json)]
+    pub orders: Vec<OrderRow>,
+}
+
+pub async fn overview(
+    tx: &mut Tx,
+    reseller_id: i64,
+    search: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<LicenseOverview>, sqlx::Error> {
+    let own = tx.scope().reseller_id();
+    let sql = format!(
+        "SELECT r.id, r.name, r.mau_allowance, \
+                (SELECT json_agg(t ORDER BY t.month) FROM ({totals}) t) AS totals, \
+                (SELECT coalesce(json_agg(o ORDER BY o.ordered_at DESC, o.id DESC), '[]') FROM ({ORDERS}) o) AS orders \
+         FROM resellers r WHERE r.id = $1 AND ($6::bigint IS NULL OR r.id = $6) AND NOT r.is_default",
+        totals = totals_sql(search),
+    );
+    sqlx::query_as::<_, LicenseOverview>(&sql)
+        .bind(reseller_id)
+        .bind(search)
+        .bind(like_pattern(search))
+        .bind(from)
+        .bind(to)
+        .bind(own)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
 /// One month of the reseller's licence: MAU (all customers, or one), and the allowance recorded
 /// for that month, if any.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,7 +95,7 @@ pub async fn monthly(
     .await
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct OrderRow {
     pub id: i64,
     pub offer_name: String,
@@ -69,18 +107,11 @@ pub struct OrderRow {
     pub ordered_at: DateTime<Utc>,
 }
 
-/// Every order of the reseller, newest first.
-pub async fn orders(tx: &mut Tx, reseller_id: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(
-        "SELECT o.id, f.name AS offer_name, o.mau_delta, o.term, o.starts_on, o.ends_on, \
-                nullif(coalesce(nullif(u.display_name, ''), u.username), '') AS ordered_by, o.ordered_at \
-         FROM mau_orders o JOIN mau_offers f ON f.id = o.offer_id LEFT JOIN users u ON u.id = o.ordered_by \
-         WHERE o.reseller_id = $1 ORDER BY o.ordered_at DESC, o.id DESC",
-    )
-    .bind(reseller_id)
-    .fetch_all(&mut **tx)
-    .await
-}
+/// Every order of reseller $1.
+const ORDERS: &str = "SELECT o.id, f.name AS offer_name, o.mau_delta, o.term, o.starts_on, o.ends_on, \
+        nullif(coalesce(nullif(u.display_name, ''), u.username), '') AS ordered_by, o.ordered_at \
+    FROM mau_orders o JOIN mau_offers f ON f.id = o.offer_id LEFT JOIN users u ON u.id = o.ordered_by \
+    WHERE o.reseller_id = $1";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Offer {
@@ -187,7 +218,7 @@ pub async fn customer(tx: &mut Tx, reseller_id: i64, customer_id: i64) -> Result
     .await
 }
 
-/// Which organizations the per-organization table lists, and from where.
+/// Which organizations the per-organization table lists, from where, and which months of each.
 pub struct OrganizationFilter<'a> {
     pub reseller_id: i64,
     /// Part of the name, any case; empty: every organization.
@@ -195,6 +226,8 @@ pub struct OrganizationFilter<'a> {
     /// Keyset position: (lower-cased name, id) of the last row already shown.
     pub after: Option<(&'a str, i64)>,
     pub limit: i64,
+    /// The first and last month of each organization's MAU.
+    pub months: (NaiveDate, NaiveDate),
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -203,20 +236,38 @@ pub struct OrganizationEntry {
     pub name: String,
     /// The row's sort key, for the next page's cursor.
     pub sort_key: String,
+    /// MAU of the filter's months that have a row (others are absent).
+    #[sqlx(json)]
+    pub months: Vec<MonthMau>,
 }
 
-/// Up to `limit` organizations in name order after the cursor: the walk follows
-/// `customers_reseller_sort_name`, so a page costs the same wherever it is in the list.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct MonthMau {
+    pub month: NaiveDate,
+    pub mau: i32,
+}
+
+/// Up to `limit` organizations in name order after the cursor, each with its MAU per month: the
+/// walk follows `customers_reseller_sort_name`, so a page costs the same wherever it is in the
+/// list, and each organization's months are read through `mau_monthly`'s primary key.
 pub async fn organizations(
     tx: &mut Tx,
     filter: &OrganizationFilter<'_>,
 ) -> Result<Vec<OrganizationEntry>, sqlx::Error> {
+    // `reseller_id + 0` keeps the tenant filter out of index matching: under a generic plan
+    // PostgreSQL otherwise walked all of the reseller's MAU rows by `mau_monthly_reseller_month_mau`
+    // and tested each against the organizations (1.8 s for a chunk of 1,000 organizations of the
+    // largest reseller) instead of looking each up by primary key (6 ms).
     sqlx::query_as::<_, OrganizationEntry>(
-        "SELECT id, name, sort_name AS sort_key FROM customers \
-         WHERE reseller_id = $1 AND lifecycle <> 'deleted' AND NOT is_default \
-           AND ($2::text = '' OR name ILIKE $3) \
-           AND (sort_name, id) > ($4::text, $5) \
-         ORDER BY sort_name, id LIMIT $6",
+        "SELECT c.id, c.name, c.sort_name AS sort_key, \
+                (SELECT coalesce(json_agg(json_build_object('month', m.month, 'mau', m.mau)), '[]') \
+                 FROM mau_monthly m \
+                 WHERE m.customer_id = c.id AND m.month BETWEEN $7 AND $8 AND m.reseller_id + 0 = $1) AS months \
+         FROM customers c \
+         WHERE c.reseller_id = $1 AND c.lifecycle <> 'deleted' AND NOT c.is_default \
+           AND ($2::text = '' OR c.name ILIKE $3) \
+           AND (c.sort_name, c.id) > ($4::text, $5) \
+         ORDER BY c.sort_name, c.id LIMIT $6",
     )
     .bind(filter.reseller_id)
     .bind(filter.search)
@@ -226,41 +277,8 @@ pub async fn organizations(
     .bind(filter.after.map(|(key, _)| key).unwrap_or(""))
     .bind(filter.after.map(|(_, id)| id).unwrap_or(i64::MIN))
     .bind(filter.limit)
-    .fetch_all(&mut **tx)
-    .await
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CustomerMonth {
-    pub customer_id: i64,
-    pub month: NaiveDate,
-    pub mau: i32,
-}
-
-/// The MAU per month in `from..=to` of the given customers only (months without a row are absent).
-pub async fn customer_months(
-    tx: &mut Tx,
-    reseller_id: i64,
-    customer_ids: &[i64],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<CustomerMonth>, sqlx::Error> {
-    if customer_ids.is_empty() {
-        return Ok(vec![]);
-    }
-    // `reseller_id + 0` keeps the tenant filter out of index matching: once PostgreSQL switches
-    // the prepared statement to a generic plan it otherwise walks all of the reseller's MAU rows
-    // by `mau_monthly_reseller_month_mau` and tests each against the id list (1.8 s for a chunk
-    // of 1,000 organizations of the largest reseller, 100 ms for a page of 50) instead of
-    // looking the ids up by primary key (6 ms, 0.4 ms).
-    sqlx::query_as::<_, CustomerMonth>(
-        "SELECT customer_id, month, mau FROM mau_monthly \
-         WHERE customer_id = ANY ($2) AND month BETWEEN $3 AND $4 AND reseller_id + 0 = $1",
-    )
-    .bind(reseller_id)
-    .bind(customer_ids)
-    .bind(from)
-    .bind(to)
+    .bind(filter.months.0)
+    .bind(filter.months.1)
     .fetch_all(&mut **tx)
     .await
 }
@@ -268,7 +286,7 @@ pub async fn customer_months(
 /// One month of the page's totals: the reseller's MAU (every customer, as the licence counts
 /// it), the allowance recorded for the month, and the MAU of the organizations the
 /// per-organization table lists (all its pages: not deleted, matching the search).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct MonthTotals {
     pub month: NaiveDate,
     pub mau: i64,
@@ -287,6 +305,19 @@ pub async fn totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<MonthTotals>, sqlx::Error> {
+    sqlx::query_as::<_, MonthTotals>(&format!("{} ORDER BY month", totals_sql(search)))
+        .bind(reseller_id)
+        .bind(search)
+        .bind(like_pattern(search))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// [`totals`]' statement: $1 the reseller, $2 the search and $3 its pattern, $4 and $5 the first
+/// and last month.
+fn totals_sql(search: &str) -> &'static str {
     // Without a search the totals are the trigger-kept `reseller_mau_months`, which keeps apart
     // the MAU of the customers the table lists (neither deleted nor the built-in default customer)
     // and the default customer's, which the headline leaves out (migration 20261201960002):
@@ -295,14 +326,13 @@ pub async fn totals(
     // With a search, one pass over the reseller's MAU rows: the default customer excluded by id
     // (an init plan) without joining every MAU row to its customer; `IN (listed)` is a hashed
     // subplan probed per row (a join of the same rows hashed the 240,000 MAU rows instead).
-    let sql = if search.trim().is_empty() {
+    if search.trim().is_empty() {
         "SELECT g.month::date AS month, (coalesce(t.mau, 0) - coalesce(t.default_mau, 0))::bigint AS mau, h.allowance, \
                 coalesce(t.listed_mau, 0)::bigint AS listed_mau, \
                 coalesce((SELECT n.customers FROM reseller_counts n WHERE n.reseller_id = $1), 0) AS organizations \
          FROM generate_series($4::date, $5::date, interval '1 month') AS g(month) \
          LEFT JOIN reseller_mau_months t ON t.reseller_id = $1 AND t.month = g.month::date \
-         LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date \
-         ORDER BY g.month"
+         LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date"
     } else {
         "WITH listed AS MATERIALIZED ( \
            SELECT id FROM customers \
@@ -319,24 +349,8 @@ pub async fn totals(
                 coalesce(s.listed_mau, 0)::bigint AS listed_mau, (SELECT count(*) FROM listed) AS organizations \
          FROM generate_series($4::date, $5::date, interval '1 month') AS g(month) \
          LEFT JOIN sums s ON s.month = g.month::date \
-         LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date \
-         ORDER BY g.month"
-    };
-    sqlx::query_as::<_, MonthTotals>(sql)
-        .bind(reseller_id)
-        .bind(search)
-        .bind(like_pattern(search))
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut **tx)
-        .await
-}
-
-/// The first reseller by name (not the default one): the operator's page opens on it.
-pub async fn first_reseller(tx: &mut Tx) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM resellers WHERE NOT is_default ORDER BY lower(name), id LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await
+         LEFT JOIN mau_allowance_history h ON h.reseller_id = $1 AND h.month = g.month::date"
+    }
 }
 
 /// Every reseller but the built-in default one, for the operator's selector.

@@ -394,14 +394,18 @@ async fn show_sla(
     let from: DateTime<Utc> = from_day.and_time(chrono::NaiveTime::MIN).and_utc();
 
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    let customer = find(&mut tx, id).await?;
-    let seats = store::seat_limits::for_customer(&mut tx, id).await?;
-    let backup_days = store::customer_details::job_days(&mut tx, id, false, from, now).await?;
-    let restore_days = store::customer_details::job_days(&mut tx, id, true, from, now).await?;
-    let alert_counts = store::customer_details::alert_counts(&mut tx, id, from).await?;
-    let alerts = store::customer_details::latest_alerts(&mut tx, id, 10).await?;
-    let source_rows = store::customer_details::sources(&mut tx, id).await?;
-    let stale_hours = store::customer_details::stale_hours(&mut tx).await?;
+    let store::customer_details::CustomerSla {
+        customer,
+        seats,
+        backup_days,
+        restore_days,
+        alert_counts,
+        alerts,
+        sources: source_rows,
+        stale_hours,
+    } = store::customer_details::sla(&mut tx, id, from, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let trend = store::customer_details::sla_trend(&mut tx, id, now, TREND_WEEKS).await?;
     tx.commit().await?;
 

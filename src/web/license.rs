@@ -2,8 +2,6 @@
 //! this month's MAU against the allowance, the allowance's history with every order, extending
 //! it with an offer, and MAU history overall, per organization and per month.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
@@ -27,7 +25,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::dashboard::ResellerOption;
 use crate::store::license::{
-    CustomerMonth, Extension, MonthFigures, Offer, OrderRow, OrganizationEntry, OrganizationFilter, ResellerLicense,
+    Extension, MonthFigures, Offer, OrderRow, OrganizationEntry, OrganizationFilter, ResellerLicense,
 };
 use crate::web::listing::{Cursor, PAGE_SIZE, Page, csv_line, csv_stream_response, link};
 
@@ -120,25 +118,25 @@ fn parse_id(value: Option<&str>, what: &str) -> Result<Option<i64>, AppError> {
     }
 }
 
-/// Owner: its own reseller. Operator: the chosen one, or the first reseller when none is chosen.
+/// Whose licence the page shows: the owner's own reseller; for the operator the chosen one, or the
+/// first by name when none is chosen, with every reseller for the selector.
 async fn licensed_reseller(
     tx: &mut store::Tx,
     user: &CurrentUser,
     requested: Option<&str>,
-) -> Result<(ResellerLicense, Vec<ResellerOption>), AppError> {
+) -> Result<(i64, Vec<ResellerOption>), AppError> {
     user.require(&[Role::Operator, Role::ResellerOwner])?;
     if user.effective_role() == Role::ResellerOwner {
         let own = user.scope().reseller_id().ok_or(AppError::Forbidden)?;
-        let reseller = store::license::reseller(tx, own).await?.ok_or(AppError::NotFound)?;
-        return Ok((reseller, vec![]));
+        return Ok((own, vec![]));
     }
     let choices = store::license::reseller_options(tx).await?;
     let id = match parse_id(requested, "reseller")? {
         Some(id) => id,
-        None => store::license::first_reseller(tx).await?.ok_or(AppError::NotFound)?,
+        // The options are in the page's order: the first is the first reseller by name.
+        None => choices.first().map(|r| r.id).ok_or(AppError::NotFound)?,
     };
-    let reseller = store::license::reseller(tx, id).await?.ok_or(AppError::NotFound)?;
-    Ok((reseller, choices))
+    Ok((id, choices))
 }
 
 /// Organizations per chunk of the CSV export: big enough to keep the round trips few, small
@@ -182,8 +180,11 @@ async fn show_license(
     );
 
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    let (reseller, resellers) = licensed_reseller(&mut tx, &user, query.reseller.as_deref()).await?;
+    let (reseller_id, resellers) = licensed_reseller(&mut tx, &user, query.reseller.as_deref()).await?;
     if csv {
+        let reseller = store::license::reseller(&mut tx, reseller_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         let export = CsvExport {
             state: state.clone(),
@@ -194,6 +195,13 @@ async fn show_license(
         };
         return Ok(export.response(&reseller.name));
     }
+    let store::license::LicenseOverview {
+        reseller,
+        totals,
+        orders,
+    } = store::license::overview(&mut tx, reseller_id, &search, from, this_month)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let chosen = match selected_customer {
         Some(id) => Some(
             store::license::customer(&mut tx, reseller.id, id)
@@ -202,7 +210,6 @@ async fn show_license(
         ),
         None => None,
     };
-    let totals = store::license::totals(&mut tx, reseller.id, &search, from, this_month).await?;
     let overall: Vec<MonthFigures> = totals
         .iter()
         .map(|t| MonthFigures {
@@ -215,7 +222,6 @@ async fn show_license(
         Some(id) => store::license::monthly(&mut tx, reseller.id, id, from, this_month).await?,
         None => overall.clone(),
     };
-    let orders = store::license::orders(&mut tx, reseller.id).await?;
     let rows = store::license::organizations(
         &mut tx,
         &OrganizationFilter {
@@ -223,6 +229,7 @@ async fn show_license(
             search: &search,
             after: cursor.as_ref().map(|c| (c.key.as_str(), c.id)),
             limit: PAGE_SIZE + 1,
+            months: (table_from, table_to),
         },
     )
     .await?;
@@ -230,8 +237,6 @@ async fn show_license(
         key: r.sort_key.clone(),
         id: r.id,
     });
-    let ids: Vec<i64> = page_rows.rows.iter().map(|r| r.id).collect();
-    let per_customer = store::license::customer_months(&mut tx, reseller.id, &ids, table_from, table_to).await?;
     tx.commit().await?;
 
     let month_mau = overall.last().map(|m| m.mau).unwrap_or(0);
@@ -269,7 +274,7 @@ async fn show_license(
     .filter(|(_, v)| !v.is_empty())
     .collect();
     let after = query.after.clone().unwrap_or_default();
-    let organizations = organization_table(&page_rows.rows, per_customer, &table_window, |id| {
+    let organizations = organization_table(&page_rows.rows, &table_window, |id| {
         format!(
             "{}#mau-history-chart",
             link(
@@ -379,18 +384,17 @@ impl CsvExport {
                 search: &self.search,
                 after: after.map(|c| (c.key.as_str(), c.id)),
                 limit: CSV_CHUNK + 1,
+                months: (from, to),
             },
         )
         .await?;
+        tx.commit().await?;
         let chunk = Page::of(rows, CSV_CHUNK, |r| Cursor {
             key: r.sort_key.clone(),
             id: r.id,
         });
-        let ids: Vec<i64> = chunk.rows.iter().map(|r| r.id).collect();
-        let per_customer = store::license::customer_months(&mut tx, self.reseller_id, &ids, from, to).await?;
-        tx.commit().await?;
         let mut text = String::new();
-        for row in organization_table(&chunk.rows, per_customer, &self.months, |_| String::new()) {
+        for row in organization_table(&chunk.rows, &self.months, |_| String::new()) {
             let mut cells = vec![row.name];
             cells.extend(row.values.iter().map(i64::to_string));
             text.push_str(&csv_line(&cells));
@@ -449,21 +453,21 @@ fn mau_chart(charted: &[MonthFigures], allowance: Option<&[MonthFigures]>, curre
 /// Each organization's MAU for each of `months` (0 where nothing was recorded), in the rows' order.
 fn organization_table(
     rows: &[OrganizationEntry],
-    per_customer: Vec<CustomerMonth>,
     months: &[NaiveDate],
     chart_link: impl Fn(i64) -> String,
 ) -> Vec<OrganizationMonths> {
-    let by_key: HashMap<(i64, NaiveDate), i64> = per_customer
-        .into_iter()
-        .map(|row| ((row.customer_id, row.month), i64::from(row.mau)))
-        .collect();
     rows.iter()
         .map(|c| OrganizationMonths {
             id: c.id,
             name: c.name.clone(),
             values: months
                 .iter()
-                .map(|m| by_key.get(&(c.id, *m)).copied().unwrap_or(0))
+                .map(|m| {
+                    c.months
+                        .iter()
+                        .find(|recorded| recorded.month == *m)
+                        .map_or(0, |recorded| i64::from(recorded.mau))
+                })
                 .collect(),
             chart_link: chart_link(c.id),
         })

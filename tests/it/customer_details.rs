@@ -195,6 +195,50 @@ async fn alerts_are_counted_open_and_resolved_by_severity() {
     assert_eq!(page.texts("#latest-alerts li").len(), 2);
 }
 
+/// The list shows the ten latest alerts, newest first, ties broken by the later row; older
+/// ones and another customer's stay out.
+#[tokio::test]
+async fn the_latest_alerts_are_the_ten_newest_newest_first() {
+    let app = TestApp::demo().await;
+    let customer = fixture_customer(&app).await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("DELETE FROM alerts WHERE customer_id = $1")
+        .bind(customer)
+        .execute(&app.db)
+        .await
+        .expect("clear");
+    // Alert n is raised n hours before now; "late twin" shares alert 1's instant.
+    sqlx::query(
+        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+         SELECT $1, $2, 'info', 'test', 'subject ' || n, 'alert ' || n, $3::timestamptz - make_interval(hours => n) \
+         FROM generate_series(1, 12) AS n \
+         UNION ALL SELECT $1, $2, 'info', 'test', 'twin', 'late twin', $3::timestamptz - interval '1 hour' \
+         UNION ALL SELECT $1, $4, 'critical', 'test', 'other', 'another customer', $3::timestamptz",
+    )
+    .bind(northwind)
+    .bind(customer)
+    .bind(fixed_now())
+    .bind(contoso)
+    .execute(&app.db)
+    .await
+    .expect("alerts");
+    let page = app
+        .login("admin@northwind.example")
+        .await
+        .get(&format!("/customers/{customer}/sla"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let messages: Vec<String> = page
+        .texts("#latest-alerts li")
+        .iter()
+        .map(|text| text.split_whitespace().skip(1).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let mut expected = vec!["late twin".to_string()];
+    expected.extend((1..=9).map(|n| format!("alert {n}")));
+    assert_eq!(messages, expected);
+}
+
 #[tokio::test]
 async fn the_sla_score_follows_the_documented_formula() {
     let app = TestApp::demo().await;

@@ -236,15 +236,20 @@ pub struct OrganizationEntry {
     pub name: String,
     /// The row's sort key, for the next page's cursor.
     pub sort_key: String,
-    /// MAU of the filter's months that have a row (others are absent).
-    #[sqlx(json)]
-    pub months: Vec<MonthMau>,
+    /// The filter's months that have a MAU row, and their MAU at the same positions.
+    pub months: Vec<NaiveDate>,
+    pub mau: Vec<i32>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct MonthMau {
-    pub month: NaiveDate,
-    pub mau: i32,
+impl OrganizationEntry {
+    /// The MAU recorded for `month` (0 when none was).
+    pub fn mau_of(&self, month: NaiveDate) -> i64 {
+        self.months
+            .iter()
+            .position(|m| *m == month)
+            .and_then(|at| self.mau.get(at))
+            .map_or(0, |mau| i64::from(*mau))
+    }
 }
 
 /// Up to `limit` organizations in name order after the cursor, each with its MAU per month: the
@@ -258,12 +263,15 @@ pub async fn organizations(
     // PostgreSQL otherwise walked all of the reseller's MAU rows by `mau_monthly_reseller_month_mau`
     // and tested each against the organizations (1.8 s for a chunk of 1,000 organizations of the
     // largest reseller) instead of looking each up by primary key (6 ms).
+    // Months and MAU come as two arrays of one aggregate: as JSON objects built per MAU row the
+    // statement cost more than the two it replaced (pgbench: 1,800 against 2,400 pages/s; as
+    // arrays 2,480).
     sqlx::query_as::<_, OrganizationEntry>(
         "SELECT c.id, c.name, c.sort_name AS sort_key, \
-                (SELECT coalesce(json_agg(json_build_object('month', m.month, 'mau', m.mau)), '[]') \
-                 FROM mau_monthly m \
-                 WHERE m.customer_id = c.id AND m.month BETWEEN $7 AND $8 AND m.reseller_id + 0 = $1) AS months \
-         FROM customers c \
+                coalesce(m.months, '{}') AS months, coalesce(m.mau, '{}') AS mau \
+         FROM customers c LEFT JOIN LATERAL ( \
+             SELECT array_agg(month) AS months, array_agg(mau) AS mau FROM mau_monthly \
+             WHERE customer_id = c.id AND month BETWEEN $7 AND $8 AND reseller_id + 0 = $1) m ON true \
          WHERE c.reseller_id = $1 AND c.lifecycle <> 'deleted' AND NOT c.is_default \
            AND ($2::text = '' OR c.name ILIKE $3) \
            AND (c.sort_name, c.id) > ($4::text, $5) \

@@ -460,15 +460,7 @@ fn organization_table(
         .map(|c| OrganizationMonths {
             id: c.id,
             name: c.name.clone(),
-            values: months
-                .iter()
-                .map(|m| {
-                    c.months
-                        .iter()
-                        .find(|recorded| recorded.month == *m)
-                        .map_or(0, |recorded| i64::from(recorded.mau))
-                })
-                .collect(),
+            values: months.iter().map(|m| c.mau_of(*m)).collect(),
             chart_link: chart_link(c.id),
         })
         .collect()

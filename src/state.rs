@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::api::batching::ReportBatcher;
 use crate::api::rate_limit::RateLimiter;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
@@ -19,6 +20,7 @@ struct Inner {
     web: WebConfig,
     limiter: RateLimiter,
     logins: LoginThrottle,
+    reports: ReportBatcher,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
     pub fn new(db: PgPool, clock: Arc<dyn Clock>, web: WebConfig) -> Self {
         let limiter = RateLimiter::new(web.api_burst, web.api_per_second);
         Self(Arc::new(Inner {
+            reports: ReportBatcher::new(db.clone()),
             db,
             clock,
             web,
@@ -49,6 +52,11 @@ impl AppState {
     /// Failed logins per username.
     pub fn logins(&self) -> &LoginThrottle {
         &self.0.logins
+    }
+
+    /// Agent reports waiting to be stored together.
+    pub fn reports(&self) -> &ReportBatcher {
+        &self.0.reports
     }
 
     /// The agent API's per-token request limiter.

@@ -3,6 +3,7 @@
 //! answer that is not a success is `{code, message}` JSON with a 4xx (or 503) status; the OpenAPI
 //! document at `/api/openapi.json` is generated from these types, so it cannot drift.
 
+pub mod batching;
 pub mod rate_limit;
 pub mod register;
 pub mod reports;

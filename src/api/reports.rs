@@ -1,7 +1,7 @@
 //! `POST /api/v1/reports`: what an agent has done and seen since its last report. The whole report
 //! is checked first and stored in one transaction, or not at all; a retried report is stored once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::State;
 use axum::response::Json;
@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::batching::BatchResult;
 use super::{AgentToken, ApiJson, ErrorResponse, invalid_token, refused};
 use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
@@ -341,20 +342,20 @@ pub async fn submit_report(
             return Err(refusal);
         }
     };
+    if batchable(&report) {
+        let jobs = report.jobs.iter().map(|job| job_record(job, None)).collect();
+        if let Some(result) = state.reports().store(token.0.clone(), jobs, now).await {
+            return batched_answer(&report, result);
+        }
+    }
     let (mut tx, gate) = store::agents::open_report(state.db(), &token.0)
         .await?
         .ok_or_else(invalid_token)?;
     if gate.lifecycle != "active" {
-        return Err(refused(
-            "customer_scheduled_for_deletion",
-            "The customer is scheduled for deletion; reports are not accepted.",
-        ));
+        return Err(refusal("customer_scheduled_for_deletion", None));
     }
     if !gate.activated {
-        return Err(refused(
-            "customer_deactivated",
-            "The customer is deactivated; its clients may not back up.",
-        ));
+        return Err(refusal("customer_deactivated", None));
     }
     let agent = gate.client;
 
@@ -395,13 +396,7 @@ pub async fn submit_report(
             .as_ref()
             .is_some_and(|c| !known.contains(c.trim_matches(' ')))
     }) {
-        return Err(refused(
-            "unknown_connector",
-            format!(
-                "Job `{}` names a connector the customer does not have; report the connector first.",
-                job.id
-            ),
-        ));
+        return Err(refusal("unknown_connector", Some(&job.id)));
     }
 
     // After a grace period has ended, new backups fail: they are recorded as refused, with the reason.
@@ -411,32 +406,15 @@ pub async fn submit_report(
         .jobs
         .iter()
         .map(|job| {
-            let refuse = job.kind == JobKind::Backup && blocked.is_some();
-            if let (true, Some(reason)) = (refuse, &blocked) {
+            let record = job_record(job, blocked.as_deref());
+            if record.status == "refused" {
                 refused_jobs.push(RefusedJob {
                     id: job.id.clone(),
                     code: "seat_limit_exceeded".into(),
-                    message: reason.clone(),
+                    message: record.error.clone(),
                 });
             }
-            JobRecord {
-                external_id: job.id.clone(),
-                restore: job.kind == JobKind::Restore,
-                connector: job.connector.as_ref().map(|c| c.trim_matches(' ').to_string()),
-                started_at: job.started_at,
-                ended_at: job.ended_at,
-                status: if refuse {
-                    "refused".into()
-                } else {
-                    job.status.as_str().into()
-                },
-                bytes: i64::try_from(job.bytes).unwrap_or(i64::MAX),
-                error: if refuse {
-                    blocked.clone().unwrap_or_default()
-                } else {
-                    String::new()
-                },
-            }
+            record
         })
         .collect();
     let (reseller, customer, client) = (agent.reseller_id, agent.customer_id, agent.client_id);
@@ -487,6 +465,98 @@ pub async fn submit_report(
     let accepted = stored.len() - refused_jobs.len();
     Ok(Json(ReportResponse {
         accepted,
+        duplicates,
+        refused: refused_jobs,
+    }))
+}
+
+/// Reports of jobs alone, and not too many, are stored in batches ([`super::batching`]); the
+/// others alone, as they touch more than jobs.
+fn batchable(report: &ReportRequest) -> bool {
+    report.connectors.is_empty()
+        && report.seats.is_empty()
+        && report.accounts.is_empty()
+        && report.storage_used_bytes.is_none()
+        && report.jobs.len() <= super::batching::MAX_JOBS
+}
+
+/// The job as stored: while the customer's backups are blocked (`blocked` says why), a backup is
+/// stored as refused, with the reason.
+fn job_record(job: &JobReport, blocked: Option<&str>) -> JobRecord {
+    let refuse = job.kind == JobKind::Backup && blocked.is_some();
+    JobRecord {
+        external_id: job.id.clone(),
+        restore: job.kind == JobKind::Restore,
+        connector: job.connector.as_ref().map(|c| c.trim_matches(' ').to_string()),
+        started_at: job.started_at,
+        ended_at: job.ended_at,
+        status: if refuse {
+            "refused".into()
+        } else {
+            job.status.as_str().into()
+        },
+        bytes: i64::try_from(job.bytes).unwrap_or(i64::MAX),
+        error: if refuse {
+            blocked.unwrap_or_default().to_string()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// A whole report refused: for its token, its customer's state, or a job naming a connector the
+/// customer does not have.
+fn refusal(code: &str, job: Option<&str>) -> ApiError {
+    match code {
+        "customer_scheduled_for_deletion" => refused(
+            "customer_scheduled_for_deletion",
+            "The customer is scheduled for deletion; reports are not accepted.",
+        ),
+        "customer_deactivated" => refused(
+            "customer_deactivated",
+            "The customer is deactivated; its clients may not back up.",
+        ),
+        "unknown_connector" => refused(
+            "unknown_connector",
+            format!(
+                "Job `{}` names a connector the customer does not have; report the connector first.",
+                job.unwrap_or_default()
+            ),
+        ),
+        _ => invalid_token(),
+    }
+}
+
+/// The answer to a report its batch stored (or refused), the same as if it had been stored alone.
+fn batched_answer(report: &ReportRequest, result: BatchResult) -> Result<Json<ReportResponse>, ApiError> {
+    if let Some((code, job)) = &result.refusal {
+        return Err(refusal(code, job.as_deref()));
+    }
+    let stored: HashSet<&str> = result.stored.iter().map(String::as_str).collect();
+    let refused_now: HashMap<&str, &str> = result
+        .refused
+        .iter()
+        .map(|(id, reason)| (id.as_str(), reason.as_str()))
+        .collect();
+    let duplicates = report
+        .jobs
+        .iter()
+        .filter(|j| !stored.contains(j.id.as_str()) && !refused_now.contains_key(j.id.as_str()))
+        .map(|j| j.id.clone())
+        .collect();
+    let refused_jobs = report
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            refused_now.get(j.id.as_str()).map(|reason| RefusedJob {
+                id: j.id.clone(),
+                code: "seat_limit_exceeded".into(),
+                message: (*reason).to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(ReportResponse {
+        accepted: result.stored.len(),
         duplicates,
         refused: refused_jobs,
     }))

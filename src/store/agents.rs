@@ -328,6 +328,71 @@ pub async fn store_jobs(
     .await
 }
 
+/// One report of a batch for [`store_reports`]: its token's hash and its jobs (their status as
+/// reported; the batch decides which backups a blocked customer refuses).
+pub struct BatchedReport<'a> {
+    pub token_hash: &'a str,
+    pub jobs: &'a [JobRecord],
+}
+
+/// What [`store_reports`] says of one report: a refusal of the whole report, or one job stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchRow {
+    /// The report's position in the batch, from 1.
+    pub report: i32,
+    /// `stored`, `refused` (a blocked backup, stored as refused) or the report's refusal code.
+    pub outcome: String,
+    /// The job's external id (for `unknown_connector`: the first job naming an unknown connector).
+    pub detail: Option<String>,
+    /// Why a backup was refused.
+    pub reason: Option<String>,
+}
+
+/// Stores the reports in one transaction and one statement (`agent_store_reports`), each as if it
+/// had come alone: refused whole, or its new jobs stored. Committed before it returns.
+pub async fn store_reports(
+    db: &PgPool,
+    reports: &[BatchedReport<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<BatchRow>, sqlx::Error> {
+    let tokens: Vec<&str> = reports.iter().map(|r| r.token_hash).collect();
+    let jobs = reports
+        .iter()
+        .zip(1i32..)
+        .flat_map(|(r, number)| r.jobs.iter().map(move |job| (number, job)));
+    let (mut report, mut ids, mut restores, mut connectors) = (vec![], vec![], vec![], vec![]);
+    let (mut started, mut ended, mut statuses, mut bytes) = (vec![], vec![], vec![], vec![]);
+    for (number, job) in jobs {
+        report.push(number);
+        ids.push(job.external_id.as_str());
+        restores.push(job.restore);
+        connectors.push(job.connector.as_deref());
+        started.push(job.started_at);
+        ended.push(job.ended_at);
+        statuses.push(job.status.as_str());
+        bytes.push(job.bytes);
+    }
+    let mut tx = super::begin(db).await?;
+    let rows = sqlx::query_as::<_, BatchRow>(
+        "SELECT report, outcome, detail, reason \
+         FROM agent_store_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&tokens)
+    .bind(&report)
+    .bind(&ids)
+    .bind(&restores)
+    .bind(&connectors)
+    .bind(&started)
+    .bind(&ended)
+    .bind(&statuses)
+    .bind(&bytes)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 /// Reported seat counts: the limit rows that exist, and today's daily figures for the trend.
 pub async fn record_seats(
     tx: &mut Tx,

@@ -30,6 +30,7 @@ mod login;
 mod migrations;
 mod organizations;
 mod portal;
+mod report_batches;
 mod resellers;
 mod roll_ups;
 mod row_security;

@@ -5,6 +5,7 @@
 //! decides (`agent_store_reports`). A batch that fails stores nothing, and each of its reports is
 //! then stored alone, so one report's error is still its own.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -47,6 +48,8 @@ struct Pending {
 pub struct ReportBatcher {
     db: PgPool,
     queue: OnceLock<mpsc::Sender<Pending>>,
+    /// Reports answered from a batch so far.
+    batched: Arc<AtomicU64>,
 }
 
 impl ReportBatcher {
@@ -54,7 +57,13 @@ impl ReportBatcher {
         Self {
             db,
             queue: OnceLock::new(),
+            batched: Arc::default(),
         }
+    }
+
+    /// How many reports batches have answered (the others were stored alone).
+    pub fn batched(&self) -> u64 {
+        self.batched.load(Ordering::Relaxed)
     }
 
     /// Stores the report with whatever others arrive meanwhile. None: it was not stored (the
@@ -77,14 +86,14 @@ impl ReportBatcher {
         let (queue, waiting) = mpsc::channel(QUEUE);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..WORKERS {
-            tokio::spawn(work(self.db.clone(), Arc::clone(&waiting)));
+            tokio::spawn(work(self.db.clone(), Arc::clone(&waiting), Arc::clone(&self.batched)));
         }
         queue
     }
 }
 
 /// Takes what waits (at least one report) and stores it, until the queue's sender is gone.
-async fn work(db: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn work(db: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Pending>>>, batched: Arc<AtomicU64>) {
     loop {
         let batch = {
             let mut waiting = waiting.lock().await;
@@ -100,11 +109,15 @@ async fn work(db: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Pending>>>) {
             }
             batch
         };
-        store_batch(&db, batch).await;
+        let reports = batch.len() as u64;
+        if store_batch(&db, batch).await {
+            batched.fetch_add(reports, Ordering::Relaxed);
+        }
     }
 }
 
-async fn store_batch(db: &PgPool, batch: Vec<Pending>) {
+/// Stores the batch and answers each of its reports; false if it failed (each is to be stored alone).
+async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
     let now = batch.iter().map(|p| p.now).max().unwrap_or_else(Utc::now);
     let reports: Vec<BatchedReport> = batch
         .iter()
@@ -120,7 +133,7 @@ async fn store_batch(db: &PgPool, batch: Vec<Pending>) {
             for pending in batch {
                 let _ = pending.answer.send(None);
             }
-            return;
+            return false;
         }
     };
     let mut results: Vec<BatchResult> = batch.iter().map(|_| BatchResult::default()).collect();
@@ -140,4 +153,5 @@ async fn store_batch(db: &PgPool, batch: Vec<Pending>) {
     for (pending, result) in batch.into_iter().zip(results) {
         let _ = pending.answer.send(Some(result));
     }
+    true
 }

@@ -250,6 +250,7 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
         accepted += body["accepted"].as_u64().expect("accepted");
     }
     assert_eq!(accepted, 48, "each job accepted once, whichever copy came first");
+    assert_eq!(app.state.reports().batched(), 64, "every report was answered from a batch");
     let stored: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT j.external_id, c.name, count(*) OVER (PARTITION BY j.external_id) \
          FROM backup_jobs j JOIN customers c ON c.id = j.customer_id JOIN clients k ON k.id = j.client_id \
@@ -264,4 +265,47 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
         assert_eq!(customer, tokens[i % tokens.len()].0, "{id}");
         assert_eq!(copies, 1, "{id}");
     }
+}
+
+/// A batch that fails stores nothing of itself; each of its reports is then stored alone.
+#[tokio::test]
+async fn reports_are_stored_alone_when_their_batch_fails() {
+    let app = TestApp::demo().await;
+    let token = token_for(&app, "Contoso", "ALONE-1").await;
+    // The app may no longer call the batch's function: every batch fails.
+    owner_exec(
+        &app,
+        "REVOKE EXECUTE ON FUNCTION agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], \
+         timestamptz[], text[], bigint[], timestamptz) FROM msp_app",
+    )
+    .await;
+    let started = (fixed_now() - chrono::Duration::hours(2)).to_rfc3339();
+    let body = json!({"jobs": [{"id": "alone-1", "kind": "backup", "started_at": started, "status": "succeeded"}]});
+    let send = || {
+        let auth = format!("Bearer {token}");
+        let body = body.to_string();
+        let client = app.client();
+        async move {
+            client
+                .send(
+                    Method::POST,
+                    "/api/v1/reports",
+                    Some(body),
+                    &[("content-type", "application/json"), ("authorization", auth.as_str())],
+                )
+                .await
+        }
+    };
+    let first = send().await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let answer: Value = serde_json::from_str(&first.body).expect("JSON");
+    assert_eq!(answer["accepted"], 1);
+    let again: Value = serde_json::from_str(&send().await.body).expect("JSON");
+    assert_eq!(again["duplicates"], json!(["alone-1"]));
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM backup_jobs WHERE external_id = 'alone-1'")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1);
+    assert_eq!(app.state.reports().batched(), 0);
 }

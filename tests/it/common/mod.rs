@@ -178,6 +178,8 @@ pub struct TestApp {
     /// The pool the app uses (the non-superuser app role, subject to row-level security).
     pub app_db: PgPool,
     pub clock: FixedClock,
+    /// The state the router serves (the same for every client of this app).
+    pub state: AppState,
 }
 
 impl TestApp {
@@ -226,10 +228,11 @@ impl TestApp {
         let state = AppState::new(app_db.clone(), Arc::new(clock.clone()), WebConfig::default());
         TestApp {
             name,
-            router: build_router(state),
+            router: build_router(state.clone()),
             db,
             app_db,
             clock,
+            state,
         }
     }
 

@@ -1,3 +1,2 @@
 DROP FUNCTION IF EXISTS agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], timestamptz[],
                                             text[], bigint[], timestamptz);
-ALTER FUNCTION agent_client(text) ROWS 1000;

@@ -250,7 +250,11 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
         accepted += body["accepted"].as_u64().expect("accepted");
     }
     assert_eq!(accepted, 48, "each job accepted once, whichever copy came first");
-    assert_eq!(app.state.reports().batched(), 64, "every report was answered from a batch");
+    assert_eq!(
+        app.state.reports().batched(),
+        64,
+        "every report was answered from a batch"
+    );
     let stored: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT j.external_id, c.name, count(*) OVER (PARTITION BY j.external_id) \
          FROM backup_jobs j JOIN customers c ON c.id = j.customer_id JOIN clients k ON k.id = j.client_id \

@@ -2,31 +2,13 @@
 //! if it had come alone, whatever else the batch holds, and concurrent reports of many customers
 //! are each stored once, under their own customer.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use futures_util::future::join_all;
 use msp_portal::auth::sessions::sha256_hex;
 use msp_portal::store::agents::{BatchRow, BatchedReport, JobRecord, store_reports};
 use serde_json::{Value, json};
 
 use crate::common::{TestApp, fixed_now};
-
-async fn token_for(app: &TestApp, customer: &str, client_id: &str) -> String {
-    let pass_key = msp_portal::seed::demo_pass_key(customer);
-    let body =
-        json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "h", "os": "Linux"});
-    let response = app
-        .client()
-        .send(
-            Method::POST,
-            "/api/v1/register",
-            Some(body.to_string()),
-            &[("content-type", "application/json")],
-        )
-        .await;
-    assert!(response.status.is_success(), "{}", response.body);
-    let answer: Value = serde_json::from_str(&response.body).expect("JSON");
-    answer["client_token"].as_str().expect("token").to_string()
-}
 
 fn job(id: &str, restore: bool, connector: Option<&str>) -> JobRecord {
     JobRecord {
@@ -56,12 +38,12 @@ async fn client_seen(app: &TestApp, client_key: &str) -> Option<chrono::DateTime
 #[tokio::test]
 async fn a_batch_decides_each_report_as_if_it_came_alone() {
     let app = TestApp::demo().await;
-    let contoso = token_for(&app, "Contoso", "BATCH-1").await;
-    let contoso_other = token_for(&app, "Contoso", "BATCH-2").await;
-    let importers = token_for(&app, "Wide World Importers", "BATCH-3").await;
-    let litware = token_for(&app, "Litware", "BATCH-4").await;
-    let graphic = token_for(&app, "Graphic Design Institute", "BATCH-5").await;
-    let woodgrove = token_for(&app, "Woodgrove Bank", "BATCH-6").await;
+    let contoso = app.agent_token("Contoso", "BATCH-1").await;
+    let contoso_other = app.agent_token("Contoso", "BATCH-2").await;
+    let importers = app.agent_token("Wide World Importers", "BATCH-3").await;
+    let litware = app.agent_token("Litware", "BATCH-4").await;
+    let graphic = app.agent_token("Graphic Design Institute", "BATCH-5").await;
+    let woodgrove = app.agent_token("Woodgrove Bank", "BATCH-6").await;
     owner_exec(&app, "UPDATE customers SET activated = false WHERE name = 'Litware'").await;
     owner_exec(
         &app,
@@ -211,7 +193,7 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
         for k in 0..2 {
             tokens.push((
                 customer.to_string(),
-                token_for(&app, customer, &format!("CONC-{n}-{k}")).await,
+                app.agent_token(customer, &format!("CONC-{n}-{k}")).await,
             ));
         }
     }
@@ -227,22 +209,11 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
             sends.push((customer.clone(), token.clone(), format!("conc-{i}")));
         }
     }
-    let answers = join_all(sends.iter().map(|(_, token, id)| {
-        let client = app.client();
-        let body = report(id.clone()).to_string();
-        let auth = format!("Bearer {token}");
-        async move {
-            client
-                .send(
-                    Method::POST,
-                    "/api/v1/reports",
-                    Some(body),
-                    &[("content-type", "application/json"), ("authorization", auth.as_str())],
-                )
-                .await
-        }
-    }))
-    .await;
+    let bodies: Vec<(&str, Value)> = sends
+        .iter()
+        .map(|(_, token, id)| (token.as_str(), report(id.clone())))
+        .collect();
+    let answers = join_all(bodies.iter().map(|(token, body)| app.post_report(token, body))).await;
     let mut accepted = 0;
     for answer in &answers {
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
@@ -275,7 +246,7 @@ async fn concurrent_reports_of_many_customers_are_each_stored_once_under_their_o
 #[tokio::test]
 async fn reports_are_stored_alone_when_their_batch_fails() {
     let app = TestApp::demo().await;
-    let token = token_for(&app, "Contoso", "ALONE-1").await;
+    let token = app.agent_token("Contoso", "ALONE-1").await;
     // The app may no longer call the batch's function: every batch fails.
     owner_exec(
         &app,
@@ -285,21 +256,7 @@ async fn reports_are_stored_alone_when_their_batch_fails() {
     .await;
     let started = (fixed_now() - chrono::Duration::hours(2)).to_rfc3339();
     let body = json!({"jobs": [{"id": "alone-1", "kind": "backup", "started_at": started, "status": "succeeded"}]});
-    let send = || {
-        let auth = format!("Bearer {token}");
-        let body = body.to_string();
-        let client = app.client();
-        async move {
-            client
-                .send(
-                    Method::POST,
-                    "/api/v1/reports",
-                    Some(body),
-                    &[("content-type", "application/json"), ("authorization", auth.as_str())],
-                )
-                .await
-        }
-    };
+    let send = || app.post_report(&token, &body);
     let first = send().await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let answer: Value = serde_json::from_str(&first.body).expect("JSON");

@@ -76,24 +76,6 @@ async fn post_report(app: &TestApp, token: &str, body: &Value) {
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }
 
-async fn token_for(app: &TestApp, customer: &str, client_id: &str) -> String {
-    let pass_key = msp_portal::seed::demo_pass_key(customer);
-    let body =
-        json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "h", "os": "Linux"});
-    let response = app
-        .client()
-        .send(
-            Method::POST,
-            "/api/v1/register",
-            Some(body.to_string()),
-            &[("content-type", "application/json")],
-        )
-        .await;
-    assert!(response.status.is_success(), "{}", response.body);
-    let value: Value = serde_json::from_str(&response.body).expect("JSON");
-    value["client_token"].as_str().expect("token").to_string()
-}
-
 fn job(id: &str, connector: Option<&str>, started: DateTime<Utc>, status: &str) -> Value {
     json!({"id": id, "kind": "backup", "connector": connector, "started_at": started.to_rfc3339(), "status": status, "bytes": 1})
 }
@@ -101,7 +83,7 @@ fn job(id: &str, connector: Option<&str>, started: DateTime<Utc>, status: &str) 
 /// Jobs through the agent API: every status, a connector and the client itself, several days, two
 /// reports on the same day and source, jobs on both sides of a week boundary and of midnight.
 async fn report_a_mix(app: &TestApp) -> String {
-    let token = token_for(app, "Contoso", "ROLLUP-1").await;
+    let token = app.agent_token("Contoso", "ROLLUP-1").await;
     let now = fixed_now();
     let boundary = now - Duration::days(7);
     let midnight = now - Duration::hours(10);
@@ -146,7 +128,7 @@ async fn the_roll_up_equals_the_raw_aggregate_after_reports_updates_and_deletes(
     assert_roll_up_is_exact(&app.db, "after the reports").await;
 
     // Refused jobs (a customer past its grace period) are counted apart.
-    let blocked = token_for(&app, "Consolidated Messenger", "ROLLUP-2").await;
+    let blocked = app.agent_token("Consolidated Messenger", "ROLLUP-2").await;
     post_report(
         &app,
         &blocked,
@@ -221,7 +203,7 @@ async fn the_roll_up_equals_the_raw_aggregate_after_reports_updates_and_deletes(
 async fn a_job_stored_through_the_agent_api_is_in_the_roll_up_at_once() {
     let app = TestApp::demo().await;
     let contoso = app.customer_id("Contoso").await;
-    let token = token_for(&app, "Contoso", "ROLLUP-3").await;
+    let token = app.agent_token("Contoso", "ROLLUP-3").await;
     let today = fixed_now().date_naive();
     let before: (i64, i64) = sqlx::query_as(
         "SELECT coalesce(sum(succeeded), 0)::bigint, coalesce(sum(failed), 0)::bigint FROM backup_job_days \

@@ -284,6 +284,38 @@ impl TestApp {
     }
 
     /// A browser logged in as `username` with the demo password.
+    /// Registers an agent for a demo customer (its demo pass key) and returns the client token.
+    pub async fn agent_token(&self, customer: &str, client_id: &str) -> String {
+        let pass_key = seed::demo_pass_key(customer);
+        let body = serde_json::json!({"customer": customer, "pass_key": pass_key, "client_id": client_id,
+                                      "hostname": "h", "os": "Linux"});
+        let response = self
+            .client()
+            .send(
+                Method::POST,
+                "/api/v1/register",
+                Some(body.to_string()),
+                &[("content-type", "application/json")],
+            )
+            .await;
+        assert!(response.status.is_success(), "{}", response.body);
+        let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
+        value["client_token"].as_str().expect("token").to_string()
+    }
+
+    /// Posts an agent report with the client token.
+    pub async fn post_report(&self, token: &str, report: &serde_json::Value) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.client()
+            .send(
+                Method::POST,
+                "/api/v1/reports",
+                Some(report.to_string()),
+                &[("content-type", "application/json"), ("authorization", auth.as_str())],
+            )
+            .await
+    }
+
     pub async fn login(&self, username: &str) -> TestClient {
         let client = self.client();
         let response = client.log_in(username, DEMO_PASSWORD).await;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use super::reports::{Refusal, StoredJobs};
 use crate::store;
 use crate::store::agents::{BatchedReport, JobRecord};
 
@@ -25,22 +26,14 @@ const WORKERS: usize = 2;
 /// Reports waiting at most; when the queue is full, a report is stored alone.
 const QUEUE: usize = 1024;
 
-/// What the batch decided for one report.
-#[derive(Debug, Default)]
-pub struct BatchResult {
-    /// The refusal of the whole report (its code, and the job it names), if it was refused.
-    pub refusal: Option<(String, Option<String>)>,
-    /// External ids of the jobs stored now.
-    pub stored: Vec<String>,
-    /// Backups stored as refused, with the reason.
-    pub refused: Vec<(String, String)>,
-}
+/// What the batch decided for one report: its new jobs, or its refusal.
+pub type BatchOutcome = Result<StoredJobs, Refusal>;
 
 struct Pending {
     token_hash: String,
     jobs: Vec<JobRecord>,
     now: DateTime<Utc>,
-    answer: oneshot::Sender<Option<BatchResult>>,
+    answer: oneshot::Sender<Option<BatchOutcome>>,
 }
 
 /// The queue of reports waiting for a batch, and the tasks that store them (started with the
@@ -68,7 +61,7 @@ impl ReportBatcher {
 
     /// Stores the report with whatever others arrive meanwhile. None: it was not stored (the
     /// queue was full or its batch failed); store it alone.
-    pub async fn store(&self, token_hash: String, jobs: Vec<JobRecord>, now: DateTime<Utc>) -> Option<BatchResult> {
+    pub async fn store(&self, token_hash: String, jobs: Vec<JobRecord>, now: DateTime<Utc>) -> Option<BatchOutcome> {
         let queue = self.queue.get_or_init(|| self.start());
         let (answer, answered) = oneshot::channel();
         queue
@@ -118,7 +111,10 @@ async fn work(db: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Pending>>>, batched:
 
 /// Stores the batch and answers each of its reports; false if it failed (each is to be stored alone).
 async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
-    let now = batch.iter().map(|p| p.now).max().unwrap_or_else(Utc::now);
+    // The reports' clock, not this task's: the latest instant any of them was received at.
+    let Some(now) = batch.iter().map(|p| p.now).max() else {
+        return true;
+    };
     let reports: Vec<BatchedReport> = batch
         .iter()
         .map(|p| BatchedReport {
@@ -136,22 +132,25 @@ async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
             return false;
         }
     };
-    let mut results: Vec<BatchResult> = batch.iter().map(|_| BatchResult::default()).collect();
+    let mut outcomes: Vec<BatchOutcome> = batch.iter().map(|_| Ok(StoredJobs::default())).collect();
     for row in rows {
-        let Some(result) = usize::try_from(row.report - 1).ok().and_then(|at| results.get_mut(at)) else {
+        let Some(outcome) = usize::try_from(row.report - 1).ok().and_then(|at| outcomes.get_mut(at)) else {
             continue;
         };
-        let job = row.detail.unwrap_or_default();
-        match row.outcome.as_str() {
-            "stored" => result.stored.push(job),
-            "refused" => result.refused.push((job, row.reason.unwrap_or_default())),
-            _ => result.refusal = Some((row.outcome, Some(job).filter(|j| !j.is_empty()))),
+        // A refused report has no stored rows: the function stores nothing of it.
+        match (row.outcome.as_str(), outcome.as_mut()) {
+            ("stored", Ok(jobs)) => jobs.stored.push(row.detail.unwrap_or_default()),
+            ("refused", Ok(jobs)) => jobs
+                .refused
+                .push((row.detail.unwrap_or_default(), row.reason.unwrap_or_default())),
+            ("stored" | "refused", Err(_)) => {}
+            (code, _) => *outcome = Err(Refusal::of_code(code, row.detail)),
         }
     }
     // An agent that went away meanwhile has nobody to answer; its jobs are stored all the same,
     // as a report alone whose answer is lost after its commit.
-    for (pending, result) in batch.into_iter().zip(results) {
-        let _ = pending.answer.send(Some(result));
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = pending.answer.send(Some(outcome));
     }
     true
 }

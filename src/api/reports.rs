@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::batching::BatchResult;
 use super::{AgentToken, ApiJson, ErrorResponse, invalid_token, refused};
 use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
@@ -344,18 +343,18 @@ pub async fn submit_report(
     };
     if batchable(&report) {
         let jobs = report.jobs.iter().map(|job| job_record(job, None)).collect();
-        if let Some(result) = state.reports().store(token.0.clone(), jobs, now).await {
-            return batched_answer(&report, result);
+        if let Some(outcome) = state.reports().store(token.0.clone(), jobs, now).await {
+            return Ok(answer(&report, &outcome?));
         }
     }
     let (mut tx, gate) = store::agents::open_report(state.db(), &token.0)
         .await?
         .ok_or_else(invalid_token)?;
     if gate.lifecycle != "active" {
-        return Err(refusal("customer_scheduled_for_deletion", None));
+        return Err(Refusal::ScheduledForDeletion.into());
     }
     if !gate.activated {
-        return Err(refusal("customer_deactivated", None));
+        return Err(Refusal::Deactivated.into());
     }
     let agent = gate.client;
 
@@ -396,29 +395,17 @@ pub async fn submit_report(
             .as_ref()
             .is_some_and(|c| !known.contains(c.trim_matches(' ')))
     }) {
-        return Err(refusal("unknown_connector", Some(&job.id)));
+        return Err(Refusal::UnknownConnector(job.id.clone()).into());
     }
 
     // After a grace period has ended, new backups fail: they are recorded as refused, with the reason.
-    let blocked = gate.backups_blocked_reason.clone();
-    let mut refused_jobs = Vec::new();
-    let records: Vec<JobRecord> = report
-        .jobs
-        .iter()
-        .map(|job| {
-            let record = job_record(job, blocked.as_deref());
-            if record.status == "refused" {
-                refused_jobs.push(RefusedJob {
-                    id: job.id.clone(),
-                    code: "seat_limit_exceeded".into(),
-                    message: record.error.clone(),
-                });
-            }
-            record
-        })
-        .collect();
+    let blocked = gate.backups_blocked_reason.as_deref();
+    let records: Vec<JobRecord> = report.jobs.iter().map(|job| job_record(job, blocked)).collect();
     let (reseller, customer, client) = (agent.reseller_id, agent.customer_id, agent.client_id);
-    let stored = store::agents::store_jobs(&mut tx, &agent, &records, now).await?;
+    let inserted: HashSet<String> = store::agents::store_jobs(&mut tx, &agent, &records, now)
+        .await?
+        .into_iter()
+        .collect();
     let seats: Vec<(String, i64)> = report
         .seats
         .iter()
@@ -454,20 +441,15 @@ pub async fn submit_report(
     }
     tx.commit().await?;
 
-    let stored: HashSet<String> = stored.into_iter().collect();
-    let duplicates: Vec<String> = report
-        .jobs
-        .iter()
-        .filter(|j| !stored.contains(&j.id))
-        .map(|j| j.id.clone())
-        .collect();
-    refused_jobs.retain(|r| stored.contains(&r.id));
-    let accepted = stored.len() - refused_jobs.len();
-    Ok(Json(ReportResponse {
-        accepted,
-        duplicates,
-        refused: refused_jobs,
-    }))
+    let mut stored = StoredJobs::default();
+    for record in records.into_iter().filter(|r| inserted.contains(&r.external_id)) {
+        if record.status == "refused" {
+            stored.refused.push((record.external_id, record.error));
+        } else {
+            stored.stored.push(record.external_id);
+        }
+    }
+    Ok(answer(&report, &stored))
 }
 
 /// Reports of jobs alone, and not too many, are stored in batches ([`super::batching`]); the
@@ -504,36 +486,63 @@ fn job_record(job: &JobReport, blocked: Option<&str>) -> JobRecord {
     }
 }
 
-/// A whole report refused: for its token, its customer's state, or a job naming a connector the
-/// customer does not have.
-fn refusal(code: &str, job: Option<&str>) -> ApiError {
-    match code {
-        "customer_scheduled_for_deletion" => refused(
-            "customer_scheduled_for_deletion",
-            "The customer is scheduled for deletion; reports are not accepted.",
-        ),
-        "customer_deactivated" => refused(
-            "customer_deactivated",
-            "The customer is deactivated; its clients may not back up.",
-        ),
-        "unknown_connector" => refused(
-            "unknown_connector",
-            format!(
-                "Job `{}` names a connector the customer does not have; report the connector first.",
-                job.unwrap_or_default()
-            ),
-        ),
-        _ => invalid_token(),
+/// Why a whole report is refused, before any of it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    InvalidToken,
+    ScheduledForDeletion,
+    Deactivated,
+    /// The first job naming a connector the customer does not have.
+    UnknownConnector(String),
+}
+
+impl Refusal {
+    /// The refusal `agent_store_reports` names by `code` (`job`: the job it names, if any).
+    pub fn of_code(code: &str, job: Option<String>) -> Refusal {
+        match code {
+            "customer_scheduled_for_deletion" => Refusal::ScheduledForDeletion,
+            "customer_deactivated" => Refusal::Deactivated,
+            "unknown_connector" => Refusal::UnknownConnector(job.unwrap_or_default()),
+            // The function's only other refusal: `invalid_token`.
+            _ => Refusal::InvalidToken,
+        }
     }
 }
 
-/// The answer to a report its batch stored (or refused), the same as if it had been stored alone.
-fn batched_answer(report: &ReportRequest, result: BatchResult) -> Result<Json<ReportResponse>, ApiError> {
-    if let Some((code, job)) = &result.refusal {
-        return Err(refusal(code, job.as_deref()));
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::InvalidToken => invalid_token(),
+            Refusal::ScheduledForDeletion => refused(
+                "customer_scheduled_for_deletion",
+                "The customer is scheduled for deletion; reports are not accepted.",
+            ),
+            Refusal::Deactivated => refused(
+                "customer_deactivated",
+                "The customer is deactivated; its clients may not back up.",
+            ),
+            Refusal::UnknownConnector(job) => refused(
+                "unknown_connector",
+                format!("Job `{job}` names a connector the customer does not have; report the connector first."),
+            ),
+        }
     }
-    let stored: HashSet<&str> = result.stored.iter().map(String::as_str).collect();
-    let refused_now: HashMap<&str, &str> = result
+}
+
+/// The jobs of a report that were new, alone or in a batch.
+#[derive(Debug, Default)]
+pub struct StoredJobs {
+    /// External ids of the jobs stored now.
+    pub stored: Vec<String>,
+    /// Backups stored as refused (the customer's backups are blocked), with the reason.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The answer to a stored report: what was new, what an earlier report had stored, and which
+/// backups were refused, in the report's order.
+fn answer(report: &ReportRequest, stored: &StoredJobs) -> Json<ReportResponse> {
+    let new: HashSet<&str> = stored.stored.iter().map(String::as_str).collect();
+    let refused_now: HashMap<&str, &str> = stored
         .refused
         .iter()
         .map(|(id, reason)| (id.as_str(), reason.as_str()))
@@ -541,7 +550,7 @@ fn batched_answer(report: &ReportRequest, result: BatchResult) -> Result<Json<Re
     let duplicates = report
         .jobs
         .iter()
-        .filter(|j| !stored.contains(j.id.as_str()) && !refused_now.contains_key(j.id.as_str()))
+        .filter(|j| !new.contains(j.id.as_str()) && !refused_now.contains_key(j.id.as_str()))
         .map(|j| j.id.clone())
         .collect();
     let refused_jobs = report
@@ -555,11 +564,11 @@ fn batched_answer(report: &ReportRequest, result: BatchResult) -> Result<Json<Re
             })
         })
         .collect();
-    Ok(Json(ReportResponse {
-        accepted: result.stored.len(),
+    Json(ReportResponse {
+        accepted: stored.stored.len(),
         duplicates,
         refused: refused_jobs,
-    }))
+    })
 }
 
 #[cfg(test)]

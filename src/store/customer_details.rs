@@ -55,7 +55,7 @@ const CUSTOMER_FROM: &str = "FROM customers c JOIN resellers r ON r.id = c.resel
 
 /// The customer if it is the caller's and not deleted.
 pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerDetail>, sqlx::Error> {
-    customer_row(tx, customer_id, "", &[]).await
+    customer_row(tx, customer_id, &[], &[]).await
 }
 
 /// The customer with its seat limits and contacts, in one statement (the summary tab).
@@ -69,14 +69,14 @@ pub struct CustomerSummary {
     pub contacts: Vec<Contact>,
 }
 
-/// The customer's seat limits (by property) and contacts (by name) as JSON arrays of its row.
-/// The reseller is spelled out for the contacts: their index (`contacts_reseller_customer`) leads
-/// with it.
+/// The customer's seat limits, by property, as a JSON array column of its row.
 const SEATS_COLUMN: &str = ", \
     (SELECT coalesce(json_agg(s ORDER BY s.seat_property), '[]') \
      FROM (SELECT seat_property, seat_limit, seats_used, pending_limit, pending_effective_on, \
                   over_limit_since, grace_ends_at \
            FROM seat_limits WHERE customer_id = c.id) s) AS seats";
+/// The customer's contacts, by name, as a JSON array column of its row. The reseller is spelled
+/// out: the contacts' index (`contacts_reseller_customer`) leads with it.
 const CONTACTS_COLUMN: &str = ", \
     (SELECT coalesce(json_agg(k ORDER BY lower(k.name), k.id), '[]') \
      FROM (SELECT id, name, email, phone FROM contacts \
@@ -85,16 +85,16 @@ const CONTACTS_COLUMN: &str = ", \
 /// [`find`], with the customer's seat limits and contacts in the same row: the summary tab costs
 /// one statement for what took three.
 pub async fn summary(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerSummary>, sqlx::Error> {
-    customer_row(tx, customer_id, &format!("{SEATS_COLUMN}{CONTACTS_COLUMN}"), &[]).await
+    customer_row(tx, customer_id, &[SEATS_COLUMN, CONTACTS_COLUMN], &[]).await
 }
 
-/// The customer's row with `extra_columns` (each column preceded by a comma), if it is the
+/// The customer's row with `extra_columns` (each preceded by a comma), if it is the
 /// caller's and not deleted. The statement's parameters are the customer ($1), the scope's reseller
 /// and customer ($2, $3), then `instants` from $4 on.
 async fn customer_row<T>(
     tx: &mut Tx,
     customer_id: i64,
-    extra_columns: &str,
+    extra_columns: &[&str],
     instants: &[DateTime<Utc>],
 ) -> Result<Option<T>, sqlx::Error>
 where
@@ -104,7 +104,7 @@ where
         return Ok(None);
     }
     let (reseller, customer) = tenant(tx);
-    let sql = format!("SELECT {CUSTOMER_COLUMNS}{extra_columns} {CUSTOMER_FROM}");
+    let sql = format!("SELECT {CUSTOMER_COLUMNS}{} {CUSTOMER_FROM}", extra_columns.concat());
     let mut query = sqlx::query_as::<_, T>(&sql)
         .bind(customer_id)
         .bind(reseller)
@@ -362,8 +362,7 @@ pub async fn sla(
 ) -> Result<Option<CustomerSla>, sqlx::Error> {
     let (reseller, _) = tenant(tx);
     let columns = format!(
-        "{SEATS_COLUMN}, \
-         (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM ({backup_days}) d) AS backup_days, \
+        ", (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM ({backup_days}) d) AS backup_days, \
          (SELECT coalesce(json_agg(d ORDER BY d.day), '[]') FROM ({restore_days}) d) AS restore_days, \
          (SELECT json_agg(a ORDER BY a.position) FROM ({alert_counts}) a) AS alert_counts, \
          (SELECT coalesce(json_agg(a ORDER BY a.raised_at DESC, a.id DESC), '[]') FROM ({latest_alerts}) a) AS alerts, \
@@ -375,7 +374,7 @@ pub async fn sla(
         latest_alerts = latest_alerts_sql(reseller),
         sources = sources_sql(reseller),
     );
-    customer_row(tx, customer_id, &columns, &[from, to]).await
+    customer_row(tx, customer_id, &[SEATS_COLUMN, &columns], &[from, to]).await
 }
 
 /// Jobs of one day by outcome.

@@ -2,7 +2,7 @@
 //! the raw aggregate of backup_jobs after every kind of write, and the tab's queries over them equal
 //! to the raw queries they replaced, at any instant.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use msp_portal::db::MIGRATOR;
 use msp_portal::domain::tenancy::Scope;
@@ -63,16 +63,7 @@ pub async fn assert_roll_up_is_exact(db: &PgPool, when: &str) {
 }
 
 async fn post_report(app: &TestApp, token: &str, body: &Value) {
-    let auth = format!("Bearer {token}");
-    let response = app
-        .client()
-        .send(
-            Method::POST,
-            "/api/v1/reports",
-            Some(body.to_string()),
-            &[("content-type", "application/json"), ("authorization", auth.as_str())],
-        )
-        .await;
+    let response = app.post_report(token, body).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
 }
 

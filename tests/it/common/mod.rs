@@ -283,7 +283,6 @@ impl TestApp {
         build_router(state)
     }
 
-    /// A browser logged in as `username` with the demo password.
     /// Registers an agent for a demo customer (its demo pass key) and returns the client token.
     pub async fn agent_token(&self, customer: &str, client_id: &str) -> String {
         let pass_key = seed::demo_pass_key(customer);
@@ -316,6 +315,7 @@ impl TestApp {
             .await
     }
 
+    /// A browser logged in as `username` with the demo password.
     pub async fn login(&self, username: &str) -> TestClient {
         let client = self.client();
         let response = client.log_in(username, DEMO_PASSWORD).await;

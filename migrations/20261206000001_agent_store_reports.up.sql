@@ -1,7 +1,8 @@
 -- Agent reports that carry only jobs are stored many at a time (issue 10: ingestion rate). One
 -- call takes the reports that arrived together, from any clients of any customers, and does for
--- each what a report alone does in its own transaction (agent_open_report, then the jobs
--- statement of store::agents::store_jobs): find its client by token, lock its customer, refuse
+-- each what a report alone did in its own transaction (a report that carries more than jobs still
+-- does, and calls this function for its jobs, one report, inside that transaction): find its
+-- client by token, lock its customer, refuse
 -- it whole for the customer's state or an unknown connector, store its new jobs (backups refused
 -- with the reason while the customer's backups are blocked), move its connectors' and client's
 -- last good backup and restore forward, and mark the client heard from. Statement-level work (the

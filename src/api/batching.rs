@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::reports::{Refusal, StoredJobs};
 use crate::store;
-use crate::store::agents::{BatchedReport, JobRecord};
+use crate::store::agents::{BatchRow, BatchedReport, JobRecord};
 
 /// Most reports in one batch.
 const MAX_REPORTS: usize = 64;
@@ -132,7 +132,18 @@ async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
             return false;
         }
     };
-    let mut outcomes: Vec<BatchOutcome> = batch.iter().map(|_| Ok(StoredJobs::default())).collect();
+    let outcomes = outcomes(rows, batch.len());
+    // An agent that went away meanwhile has nobody to answer; its jobs are stored all the same,
+    // as a report alone whose answer is lost after its commit.
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = pending.answer.send(Some(outcome));
+    }
+    true
+}
+
+/// What `agent_store_reports`' rows say of each of `reports` reports.
+pub(super) fn outcomes(rows: Vec<BatchRow>, reports: usize) -> Vec<BatchOutcome> {
+    let mut outcomes: Vec<BatchOutcome> = (0..reports).map(|_| Ok(StoredJobs::default())).collect();
     for row in rows {
         let Some(outcome) = usize::try_from(row.report - 1).ok().and_then(|at| outcomes.get_mut(at)) else {
             continue;
@@ -147,10 +158,5 @@ async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
             (code, _) => *outcome = Err(Refusal::of_code(code, row.detail)),
         }
     }
-    // An agent that went away meanwhile has nobody to answer; its jobs are stored all the same,
-    // as a report alone whose answer is lost after its commit.
-    for (pending, outcome) in batch.into_iter().zip(outcomes) {
-        let _ = pending.answer.send(Some(outcome));
-    }
-    true
+    outcomes
 }

@@ -14,7 +14,7 @@ use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
 use crate::state::AppState;
 use crate::store;
-use crate::store::agents::{AccountActivity, ConnectorHealth, JobRecord};
+use crate::store::agents::{AccountActivity, BatchedReport, ConnectorHealth, JobRecord};
 
 /// Most items of each kind one report may carry.
 pub const MAX_ITEMS: usize = 1000;
@@ -342,7 +342,7 @@ pub async fn submit_report(
         }
     };
     if batchable(&report) {
-        let jobs = report.jobs.iter().map(|job| job_record(job, None)).collect();
+        let jobs = report.jobs.iter().map(job_record).collect();
         if let Some(outcome) = state.reports().store(token.0.clone(), jobs, now).await {
             return Ok(answer(&report, &outcome?));
         }
@@ -381,31 +381,23 @@ pub async fn submit_report(
         now,
     )
     .await?;
-    // Most reports name no connector (jobs of the client machine itself): no lookup for them.
-    let known: HashSet<String> = if report.jobs.iter().any(|j| j.connector.is_some()) {
-        store::agents::connector_names(&mut tx, agent.customer_id)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        HashSet::new()
-    };
-    if let Some(job) = report.jobs.iter().find(|j| {
-        j.connector
-            .as_ref()
-            .is_some_and(|c| !known.contains(c.trim_matches(' ')))
-    }) {
-        return Err(Refusal::UnknownConnector(job.id.clone()).into());
-    }
-
-    // After a grace period has ended, new backups fail: they are recorded as refused, with the reason.
-    let blocked = gate.backups_blocked_reason.as_deref();
-    let records: Vec<JobRecord> = report.jobs.iter().map(|job| job_record(job, blocked)).collect();
+    // The jobs are stored by the statement that stores a batch's (agent_store_reports, within this
+    // transaction): it refuses a job naming a connector the customer does not have (those just
+    // reported included), and records backups as refused while the customer's backups are blocked.
+    let jobs: Vec<JobRecord> = report.jobs.iter().map(job_record).collect();
+    let rows = store::agents::store_jobs(
+        &mut tx,
+        &BatchedReport {
+            token_hash: &token.0,
+            jobs: &jobs,
+        },
+        now,
+    )
+    .await?;
+    let stored = super::batching::outcomes(rows, 1)
+        .pop()
+        .unwrap_or_else(|| Ok(StoredJobs::default()))?;
     let (reseller, customer, client) = (agent.reseller_id, agent.customer_id, agent.client_id);
-    let inserted: HashSet<String> = store::agents::store_jobs(&mut tx, &agent, &records, now)
-        .await?
-        .into_iter()
-        .collect();
     let seats: Vec<(String, i64)> = report
         .seats
         .iter()
@@ -441,14 +433,6 @@ pub async fn submit_report(
     }
     tx.commit().await?;
 
-    let mut stored = StoredJobs::default();
-    for record in records.into_iter().filter(|r| inserted.contains(&r.external_id)) {
-        if record.status == "refused" {
-            stored.refused.push((record.external_id, record.error));
-        } else {
-            stored.stored.push(record.external_id);
-        }
-    }
     Ok(answer(&report, &stored))
 }
 
@@ -462,27 +446,16 @@ fn batchable(report: &ReportRequest) -> bool {
         && report.jobs.len() <= super::batching::MAX_JOBS
 }
 
-/// The job as stored: while the customer's backups are blocked (`blocked` says why), a backup is
-/// stored as refused, with the reason.
-fn job_record(job: &JobReport, blocked: Option<&str>) -> JobRecord {
-    let refuse = job.kind == JobKind::Backup && blocked.is_some();
+/// The job as reported, ready to store.
+fn job_record(job: &JobReport) -> JobRecord {
     JobRecord {
         external_id: job.id.clone(),
         restore: job.kind == JobKind::Restore,
         connector: job.connector.as_ref().map(|c| c.trim_matches(' ').to_string()),
         started_at: job.started_at,
         ended_at: job.ended_at,
-        status: if refuse {
-            "refused".into()
-        } else {
-            job.status.as_str().into()
-        },
+        status: job.status.as_str().into(),
         bytes: i64::try_from(job.bytes).unwrap_or(i64::MAX),
-        error: if refuse {
-            blocked.unwrap_or_default().to_string()
-        } else {
-            String::new()
-        },
     }
 }
 

@@ -165,7 +165,8 @@ pub async fn create_client(tx: &mut Tx, r: &Registration<'_>) -> Result<i64, sql
     .await
 }
 
-/// One job of a report, ready to store.
+/// One job of a report, ready to store: its status as reported (the statement that stores it
+/// records a backup as refused while the customer's backups are blocked).
 #[derive(Debug, Clone)]
 pub struct JobRecord {
     pub external_id: String,
@@ -175,15 +176,6 @@ pub struct JobRecord {
     pub ended_at: Option<DateTime<Utc>>,
     pub status: String,
     pub bytes: i64,
-    pub error: String,
-}
-
-/// Connector names of the customer, for checking a report's references.
-pub async fn connector_names(tx: &mut Tx, customer_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT name FROM connectors WHERE customer_id = $1")
-        .bind(customer_id)
-        .fetch_all(&mut **tx)
-        .await
 }
 
 pub struct ConnectorHealth<'a> {
@@ -233,101 +225,6 @@ pub async fn upsert_connectors(
     Ok(())
 }
 
-/// Stores the report's jobs and what they change, in one statement: new backup and restore jobs
-/// (a job already stored is skipped), the last good backup and last restore of the connectors and
-/// the client they touched, and the client heard from now. Returns the external ids that were new.
-///
-/// Only the jobs just stored are read for the connectors' and client's figures: the stored figures
-/// already cover the older ones. Each connector and the client is updated at most once (a
-/// statement may not change a row twice), hence the one UPDATE per table over both kinds of job.
-pub async fn store_jobs(
-    tx: &mut Tx,
-    client: &AgentClient,
-    jobs: &[JobRecord],
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, sqlx::Error> {
-    let ids: Vec<&str> = jobs.iter().map(|j| j.external_id.as_str()).collect();
-    let restores: Vec<bool> = jobs.iter().map(|j| j.restore).collect();
-    let connectors: Vec<Option<&str>> = jobs.iter().map(|j| j.connector.as_deref()).collect();
-    let started: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.started_at).collect();
-    let ended: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.ended_at).collect();
-    let statuses: Vec<&str> = jobs.iter().map(|j| j.status.as_str()).collect();
-    let bytes: Vec<i64> = jobs.iter().map(|j| j.bytes).collect();
-    let errors: Vec<&str> = jobs.iter().map(|j| j.error.as_str()).collect();
-    sqlx::query_scalar(
-        "WITH reported AS ( \
-             SELECT j.*, k.id AS connector_id, CASE WHEN j.connector IS NULL THEN $3::bigint END AS client_id \
-             FROM unnest($4::text[], $5::bool[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], \
-                         $10::bigint[], $11::text[]) \
-                  AS j(external_id, restore, connector, started_at, ended_at, status, bytes, error) \
-             LEFT JOIN connectors k ON k.customer_id = $2 AND k.name = j.connector), \
-         backups AS ( \
-             INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, client_id, external_id, started_at, \
-                                      ended_at, status, bytes, error) \
-             SELECT $1, $2, connector_id, client_id, external_id, started_at, ended_at, status, bytes, error \
-             FROM reported WHERE NOT restore \
-             ON CONFLICT (customer_id, external_id) DO NOTHING \
-             RETURNING external_id, connector_id, client_id, status, coalesce(ended_at, started_at) AS finished), \
-         restores AS ( \
-             INSERT INTO restore_jobs (reseller_id, customer_id, connector_id, client_id, external_id, started_at, \
-                                       ended_at, status, bytes) \
-             SELECT $1, $2, connector_id, client_id, external_id, started_at, ended_at, status, bytes \
-             FROM reported WHERE restore \
-             ON CONFLICT (customer_id, external_id) DO NOTHING \
-             RETURNING external_id, connector_id, started_at, status), \
-         backed_up AS ( \
-             SELECT connector_id, max(finished) AS last FROM backups \
-             WHERE status IN ('succeeded', 'warning') AND connector_id IS NOT NULL GROUP BY connector_id), \
-         restored AS ( \
-             SELECT DISTINCT ON (connector_id) connector_id, started_at, status FROM restores \
-             WHERE connector_id IS NOT NULL AND status <> 'running' ORDER BY connector_id, started_at DESC), \
-         touched AS ( \
-             SELECT coalesce(b.connector_id, r.connector_id) AS connector_id, b.last, \
-                    r.started_at AS restored_at, r.status AS restore_status \
-             FROM backed_up b FULL JOIN restored r ON r.connector_id = b.connector_id), \
-         sources AS ( \
-             UPDATE connectors k SET \
-                 last_success_at = CASE WHEN k.last_success_at IS NULL OR k.last_success_at < t.last \
-                                        THEN t.last ELSE k.last_success_at END, \
-                 last_restore_at = CASE WHEN t.restored_at IS NOT NULL \
-                                         AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
-                                        THEN t.restored_at ELSE k.last_restore_at END, \
-                 last_restore_status = CASE WHEN t.restored_at IS NOT NULL \
-                                             AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
-                                            THEN t.restore_status ELSE k.last_restore_status END \
-             FROM touched t \
-             WHERE k.id = t.connector_id AND k.customer_id = $2 \
-               AND ((t.last IS NOT NULL AND (k.last_success_at IS NULL OR k.last_success_at < t.last)) \
-                    OR (t.restored_at IS NOT NULL \
-                        AND (k.last_restore_at IS NULL OR k.last_restore_at <= t.restored_at) \
-                        AND (k.last_restore_at, k.last_restore_status) IS DISTINCT FROM (t.restored_at, t.restore_status))) \
-             RETURNING 1), \
-         client AS ( \
-             UPDATE clients k SET last_seen_at = $12, status = 'online', \
-                 last_success_at = CASE WHEN k.last_success_at IS NULL OR k.last_success_at < j.last \
-                                        THEN j.last ELSE k.last_success_at END \
-             FROM (SELECT max(finished) AS last FROM backups \
-                   WHERE client_id = $3 AND status IN ('succeeded', 'warning')) j \
-             WHERE k.id = $3 \
-             RETURNING 1) \
-         SELECT external_id FROM backups UNION ALL SELECT external_id FROM restores",
-    )
-    .bind(client.reseller_id)
-    .bind(client.customer_id)
-    .bind(client.client_id)
-    .bind(&ids)
-    .bind(&restores)
-    .bind(&connectors)
-    .bind(&started)
-    .bind(&ended)
-    .bind(&statuses)
-    .bind(&bytes)
-    .bind(&errors)
-    .bind(now)
-    .fetch_all(&mut **tx)
-    .await
-}
-
 /// One report of a batch for [`store_reports`]: its token's hash and its jobs (their status as
 /// reported; the batch decides which backups a blocked customer refuses).
 pub struct BatchedReport<'a> {
@@ -355,6 +252,27 @@ pub async fn store_reports(
     reports: &[BatchedReport<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<BatchRow>, sqlx::Error> {
+    // One statement, so no BEGIN and COMMIT: it is its own transaction, committed before its
+    // last message reaches us (sqlx reads up to ReadyForQuery, which follows the commit). Two round
+    // trips fewer per batch.
+    call_store_reports(db, reports, now).await
+}
+
+/// Stores the jobs of the report whose transaction `tx` is (opened by [`open_report`]), with the
+/// same statement as a batch: what a report alone and a batch decide and write is one SQL text.
+pub async fn store_jobs(
+    tx: &mut Tx,
+    report: &BatchedReport<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<BatchRow>, sqlx::Error> {
+    call_store_reports(&mut **tx, std::slice::from_ref(report), now).await
+}
+
+async fn call_store_reports<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    reports: &[BatchedReport<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<BatchRow>, sqlx::Error> {
     let tokens: Vec<&str> = reports.iter().map(|r| r.token_hash).collect();
     let jobs = reports
         .iter()
@@ -372,9 +290,6 @@ pub async fn store_reports(
         statuses.push(job.status.as_str());
         bytes.push(job.bytes);
     }
-    // One statement, so no BEGIN and COMMIT: it is its own transaction, committed before its
-    // last message reaches us (sqlx reads up to ReadyForQuery, which follows the commit). Two round
-    // trips fewer per batch.
     sqlx::query_as::<_, BatchRow>(
         "SELECT report, outcome, detail, reason \
          FROM agent_store_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -389,7 +304,7 @@ pub async fn store_reports(
     .bind(&statuses)
     .bind(&bytes)
     .bind(now)
-    .fetch_all(db)
+    .fetch_all(executor)
     .await
 }
 

@@ -609,12 +609,7 @@ struct SlaFigures {
 /// `domain::sla::score` (its one definition), changed scores written back in one statement.
 async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     // A 30-day score moves slowly and costs a pass over the month's roll-ups: every 15 minutes is enough.
-    let last: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT last_success_at FROM engine_steps WHERE step = 'sla_scores'")
-            .fetch_optional(&mut **tx)
-            .await?
-            .flatten();
-    if last.is_some_and(|at| at <= now && now - at < chrono::Duration::minutes(SLA_SCORE_EVERY_MINUTES)) {
+    if ran_within(tx, "sla_scores", SLA_SCORE_EVERY_MINUTES, now).await? {
         return Ok(0);
     }
     let settings = settings(tx).await?;
@@ -654,6 +649,20 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     Ok(done.rows_affected())
 }
 
+/// When a step last succeeded (None: never).
+async fn last_success(
+    tx: &mut Transaction<'static, Postgres>,
+    step: &str,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("SELECT last_success_at FROM engine_steps WHERE step = $1")
+            .bind(step)
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten(),
+    )
+}
+
 /// Whether a step that throttles itself ran successfully less than `minutes` before `now`.
 async fn ran_within(
     tx: &mut Transaction<'static, Postgres>,
@@ -661,23 +670,22 @@ async fn ran_within(
     minutes: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let last: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT last_success_at FROM engine_steps WHERE step = $1")
-        .bind(step)
-        .fetch_optional(&mut **tx)
-        .await?
-        .flatten();
+    let last = last_success(tx, step).await?;
     Ok(last.is_some_and(|at| at <= now && now - at < chrono::Duration::minutes(minutes)))
 }
 
-/// Daily seat counts move once a day; a forecast every 15 minutes follows them closely enough, and
-/// the pass over 30 days of usage of every seat limit is not paid every tick.
-const FORECAST_EVERY_MINUTES: i64 = 15;
-
+/// A forecast reads the customer's usage of the last 30 days, its seat limits and its lifecycle
+/// (queued by triggers when one of them changes, migration 20261206000002), and the day: the step
+/// forecasts the queued customers on every tick and makes its full pass on the first tick of each
+/// UTC day, when the 30-day window moves for everyone.
 async fn seat_forecasts(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    if ran_within(tx, "seat_forecasts", FORECAST_EVERY_MINUTES, now).await? {
-        return Ok(0);
+    let today = now.date_naive();
+    let last = last_success(tx, "seat_forecasts").await?;
+    if last.is_some_and(|at| at.date_naive() == today) {
+        forecast(tx, today, Forecasts::Queued).await
+    } else {
+        forecast(tx, today, Forecasts::All).await
     }
-    forecast_seat_limits(tx, now.date_naive()).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -691,21 +699,42 @@ struct SeatTrend {
     active: bool,
 }
 
+/// Which seat limits a forecast pass reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Forecasts {
+    /// Every one (the queue is emptied too, at the same snapshot).
+    All,
+    /// Those of the customers queued since the last pass.
+    Queued,
+}
+
 /// The "approaching limits" forecast of every seat limit of an active customer (the rule is
 /// `domain::forecast`), stored in `seat_limits.over_limit_in_days`; changed values only are
 /// written. The dashboard reads the stored value, so the seed runs this too.
 pub async fn forecast_seat_limits(conn: &mut PgConnection, today: NaiveDate) -> Result<u64, sqlx::Error> {
+    forecast(conn, today, Forecasts::All).await
+}
+
+async fn forecast(conn: &mut PgConnection, today: NaiveDate, which: Forecasts) -> Result<u64, sqlx::Error> {
     use crate::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
-    let trends = sqlx::query_as::<_, SeatTrend>(
-        "SELECT s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days AS stored, \
+    let (queue, limits) = match which {
+        Forecasts::All => ("cleared AS (DELETE FROM seat_forecast_queue)", "seat_limits s"),
+        Forecasts::Queued => (
+            "queued AS (DELETE FROM seat_forecast_queue RETURNING customer_id)",
+            "(SELECT DISTINCT customer_id FROM queued) q JOIN seat_limits s ON s.customer_id = q.customer_id",
+        ),
+    };
+    let trends = sqlx::query_as::<_, SeatTrend>(&format!(
+        "WITH {queue} \
+         SELECT s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days AS stored, \
                 c.lifecycle = 'active' AS active, \
                 coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
-                         FILTER (WHERE u.seats ? s.seat_property), '{}') AS series \
-         FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+                         FILTER (WHERE u.seats ? s.seat_property), '{{}}') AS series \
+         FROM {limits} JOIN customers c ON c.id = s.customer_id \
          LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
          WHERE (c.lifecycle = 'active' AND s.seats_used <= s.seat_limit) OR s.over_limit_in_days IS NOT NULL \
-         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle",
-    )
+         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle"
+    ))
     .bind(today)
     .bind(TREND_DAYS)
     .fetch_all(&mut *conn)

@@ -24,6 +24,16 @@ async fn tick(app: &TestApp) -> TickOutcome {
     outcome
 }
 
+async fn tick_at(app: &TestApp, at: chrono::DateTime<chrono::Utc>) -> TickOutcome {
+    let outcome = engine(app).tick_at(at).await.expect("tick runs");
+    assert!(
+        outcome.failed_steps().is_empty(),
+        "failed steps: {:?}",
+        outcome.failed_steps()
+    );
+    outcome
+}
+
 async fn scalar<T>(app: &TestApp, sql: &str, id: i64) -> T
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
@@ -603,11 +613,40 @@ async fn the_engine_keeps_each_customers_sla_score_and_the_list_sorts_riskiest_f
     );
 }
 
+/// Every stored seat forecast against the forecast rule applied to the raw usage rows of `day`;
+/// the number of seat limits that are approaching.
+async fn assert_forecasts_are_those_of_the_raw_usage(app: &TestApp, day: NaiveDate, after: &str) -> usize {
+    use msp_portal::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
+    type Forecast = (i64, String, i32, i32, Option<i32>, Vec<i64>, bool);
+    let rows: Vec<Forecast> = sqlx::query_as(
+        "SELECT s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, \
+                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
+                         FILTER (WHERE u.seats ? s.seat_property), '{}'), c.lifecycle = 'active' \
+         FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
+         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
+         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle",
+    )
+    .bind(day)
+    .bind(TREND_DAYS)
+    .fetch_all(&app.db)
+    .await
+    .expect("forecasts");
+    for (customer, property, used, limit, stored, series, active) in &rows {
+        let expected = days_until_over(series, i64::from(*used), i64::from(*limit))
+            .filter(|d| *active && *d <= HORIZON_DAYS)
+            .map(|d| d as i32);
+        assert_eq!(
+            *stored, expected,
+            "{after}: customer {customer} {property} {used}/{limit} {series:?}"
+        );
+    }
+    rows.iter().filter(|r| r.4.is_some()).count()
+}
+
 /// The dashboard's "approaching limits" reads the engine's stored forecast: it must be what the
 /// forecast rule gives on the raw usage rows, for every seat limit.
 #[tokio::test]
 async fn the_stored_seat_forecast_equals_the_forecast_of_the_raw_usage() {
-    use msp_portal::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
     let app = crate::common::TestApp::demo().await;
     let now = crate::common::fixed_now();
     // Make one more customer rise, then let a tick (at a later instant) recompute.
@@ -619,29 +658,177 @@ async fn the_stored_seat_forecast_equals_the_forecast_of_the_raw_usage() {
     .execute(&app.db)
     .await
     .expect("usage");
-    let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
-    engine.tick_at(now + chrono::Duration::hours(1)).await.expect("tick");
-    type Forecast = (String, i32, i32, Option<i32>, Vec<i64>, bool);
-    let rows: Vec<Forecast> = sqlx::query_as(
-        "SELECT s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, \
-                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
-                         FILTER (WHERE u.seats ? s.seat_property), '{}'), c.lifecycle = 'active' \
-         FROM seat_limits s JOIN customers c ON c.id = s.customer_id \
-         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
-         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle",
+    engine(&app).tick_at(now + Duration::hours(1)).await.expect("tick");
+    let approaching = assert_forecasts_are_those_of_the_raw_usage(&app, now.date_naive(), "after a tick").await;
+    assert!(approaching > 0, "some limit is approaching");
+}
+
+/// A customer's daily seats of `property` over the last 30 days, oldest first, written as an
+/// upsert of its usage rows (an update where the day's row exists).
+async fn set_seat_series(app: &TestApp, customer: i64, property: &str, oldest_first: &[i64]) {
+    let today = fixed_now().date_naive();
+    sqlx::query(
+        "INSERT INTO usage_daily (reseller_id, customer_id, day, seats) \
+         SELECT c.reseller_id, c.id, $2::date - (cardinality($4::bigint[]) - s.n)::int, jsonb_build_object($3::text, s.seats) \
+         FROM customers c CROSS JOIN unnest($4::bigint[]) WITH ORDINALITY AS s(seats, n) WHERE c.id = $1 \
+         ON CONFLICT (customer_id, day) DO UPDATE SET seats = usage_daily.seats || EXCLUDED.seats",
     )
-    .bind(now.date_naive())
-    .bind(TREND_DAYS)
-    .fetch_all(&app.db)
+    .bind(customer)
+    .bind(today)
+    .bind(property)
+    .bind(oldest_first)
+    .execute(&app.db)
     .await
-    .expect("forecasts");
-    assert!(rows.iter().any(|r| r.3.is_some()), "some limit is approaching");
-    for (property, used, limit, stored, series, active) in rows {
-        let expected = days_until_over(&series, i64::from(used), i64::from(limit))
-            .filter(|d| active && *d <= HORIZON_DAYS)
-            .map(|d| d as i32);
-        assert_eq!(stored, expected, "{property} {used}/{limit} {series:?}");
-    }
+    .expect("seat series");
+}
+
+async fn set_seat_limit(app: &TestApp, customer: i64, property: &str, limit: i32, used: i32) {
+    sqlx::query(
+        "INSERT INTO seat_limits (reseller_id, customer_id, seat_property, seat_limit, seats_used) \
+         SELECT reseller_id, id, $2, $3, $4 FROM customers WHERE id = $1 \
+         ON CONFLICT (customer_id, seat_property) DO UPDATE SET seat_limit = $3, seats_used = $4",
+    )
+    .bind(customer)
+    .bind(property)
+    .bind(limit)
+    .bind(used)
+    .execute(&app.db)
+    .await
+    .expect("seat limit");
+}
+
+/// Between the day's full passes the engine forecasts only the customers queued by triggers when
+/// their usage, seat limits or lifecycle change: each kind of change, made alone, reaches the
+/// stored forecast at the next tick of the same day; the next day's first tick moves every window.
+#[tokio::test]
+async fn seat_forecasts_follow_each_kind_of_change_between_the_daily_passes() {
+    let app = TestApp::demo().await;
+    let now = fixed_now();
+    let today = now.date_naive();
+    let customer = |name: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM customers WHERE name = $1")
+                .bind(name)
+                .fetch_one(&db)
+                .await
+                .expect("customer")
+        }
+    };
+    let flat = customer("Proseware").await;
+    let new_limit = customer("Contoso").await;
+    let deleted_usage = customer("Litware").await;
+    let outlier = customer("Graphic Design Institute").await;
+    let rising_to = |today_seats: i64| -> Vec<i64> { (0..30).map(|d| today_seats - 29 + d).collect() };
+    set_seat_limit(&app, flat, "google_user", 100, 95).await;
+    set_seat_series(&app, flat, "google_user", &[95; 30]).await;
+    set_seat_series(&app, new_limit, "salesforce_user", &rising_to(50)).await;
+    set_seat_limit(&app, deleted_usage, "endpoint", 40, 30).await;
+    set_seat_series(&app, deleted_usage, "endpoint", &rising_to(30)).await;
+    // Flat but for a first day of 0 seats: a slight rise until that day leaves the window.
+    let mut first_day_empty = vec![95; 30];
+    first_day_empty[0] = 0;
+    set_seat_limit(&app, outlier, "google_user", 100, 95).await;
+    set_seat_series(&app, outlier, "google_user", &first_day_empty).await;
+
+    tick_at(&app, now).await;
+    assert_forecasts_are_those_of_the_raw_usage(&app, today, "after the day's first tick").await;
+    let queued = "SELECT count(*) FROM seat_forecast_queue WHERE $1::bigint IS NOT NULL";
+    assert_eq!(
+        scalar::<i64>(&app, queued, 0).await,
+        0,
+        "the full pass empties the queue"
+    );
+    let forecast = "SELECT over_limit_in_days FROM seat_limits WHERE customer_id = $1 AND seat_property = $2";
+    let stored = |customer: i64, property: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i32>>(forecast)
+                .bind(customer)
+                .bind(property)
+                .fetch_one(&db)
+                .await
+                .expect("forecast")
+        }
+    };
+    assert_eq!(stored(flat, "google_user").await, None, "flat usage");
+    assert_eq!(
+        stored(deleted_usage, "endpoint").await,
+        Some(11),
+        "ten seats to go over at a seat a day"
+    );
+    assert_eq!(
+        stored(outlier, "google_user").await,
+        Some(10),
+        "six seats to go at 0.61 a day"
+    );
+
+    let mut minutes = 0;
+    let mut same_day_tick = |after: &'static str| {
+        minutes += 10;
+        let app = &app;
+        let at = now + Duration::minutes(minutes);
+        async move {
+            tick_at(app, at).await;
+            assert_forecasts_are_those_of_the_raw_usage(app, today, after).await;
+            assert_eq!(
+                scalar::<i64>(app, queued, 0).await,
+                0,
+                "{after}: the tick empties the queue"
+            );
+        }
+    };
+    // Usage rows updated.
+    set_seat_series(&app, flat, "google_user", &rising_to(95)).await;
+    same_day_tick("after usage rows changed").await;
+    assert_eq!(
+        stored(flat, "google_user").await,
+        Some(6),
+        "a seat a day, six to go over"
+    );
+    // A seat limit updated.
+    set_seat_limit(&app, flat, "google_user", 98, 95).await;
+    same_day_tick("after a seat limit changed").await;
+    assert_eq!(stored(flat, "google_user").await, Some(4));
+    // A seat limit added.
+    set_seat_limit(&app, new_limit, "salesforce_user", 55, 50).await;
+    same_day_tick("after a seat limit was added").await;
+    assert_eq!(stored(new_limit, "salesforce_user").await, Some(6));
+    // Usage rows deleted, then inserted again.
+    sqlx::query("DELETE FROM usage_daily WHERE customer_id = $1 AND day > $2::date - 30")
+        .bind(deleted_usage)
+        .bind(today)
+        .execute(&app.db)
+        .await
+        .expect("delete usage");
+    same_day_tick("after usage rows were deleted").await;
+    assert_eq!(stored(deleted_usage, "endpoint").await, None, "no usage, no trend");
+    set_seat_series(&app, deleted_usage, "endpoint", &rising_to(30)).await;
+    same_day_tick("after usage rows were inserted").await;
+    assert_eq!(stored(deleted_usage, "endpoint").await, Some(11));
+    // The lifecycle: a customer that is no longer active has no forecast.
+    sqlx::query(
+        "UPDATE customers SET lifecycle = 'scheduled_for_deletion', scheduled_for_deletion_at = $2, delete_on = $3 \
+         WHERE id = $1",
+    )
+    .bind(deleted_usage)
+    .bind(now)
+    .bind(today + Duration::days(30))
+    .execute(&app.db)
+    .await
+    .expect("schedule for deletion");
+    same_day_tick("after a customer left 'active'").await;
+    assert_eq!(stored(deleted_usage, "endpoint").await, None);
+
+    // The next day, nothing queued: the first tick moves every customer's 30-day window.
+    let tomorrow = now + Duration::days(1);
+    tick_at(&app, tomorrow).await;
+    assert_forecasts_are_those_of_the_raw_usage(&app, tomorrow.date_naive(), "after the next day's first tick").await;
+    assert_eq!(
+        stored(outlier, "google_user").await,
+        None,
+        "the empty day left the window"
+    );
 }
 
 /// The KPI header's account count comes from the trigger-kept roll-up: it equals the count over

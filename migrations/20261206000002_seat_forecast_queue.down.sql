@@ -1,0 +1,10 @@
+DROP TRIGGER IF EXISTS queue_seat_forecast_updated ON customers;
+DROP TRIGGER IF EXISTS queue_seat_forecast_updated ON seat_limits;
+DROP TRIGGER IF EXISTS queue_seat_forecasts_inserted ON seat_limits;
+DROP TRIGGER IF EXISTS queue_seat_forecast_updated ON usage_daily;
+DROP TRIGGER IF EXISTS queue_seat_forecasts_deleted ON usage_daily;
+DROP TRIGGER IF EXISTS queue_seat_forecasts_inserted ON usage_daily;
+DROP FUNCTION IF EXISTS queue_customer_seat_forecast();
+DROP FUNCTION IF EXISTS queue_seat_forecast();
+DROP FUNCTION IF EXISTS queue_seat_forecasts();
+DROP TABLE IF EXISTS seat_forecast_queue;

@@ -721,15 +721,8 @@ async fn seed_customer(
     .execute(&mut *tx)
     .await?;
 
-    // Twelve months of MAU and the activity behind this month's figure.
-    sqlx::query(
-        "INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
-         SELECT reseller_id, customer_id, id, date_trunc('month', last_activity_at)::date \
-         FROM accounts WHERE customer_id = $1 AND last_activity_at IS NOT NULL",
-    )
-    .bind(customer_id)
-    .execute(&mut *tx)
-    .await?;
+    // Twelve months of MAU; this month's is the count of the activity the accounts' trigger
+    // recorded (migration 20261206000003).
     sqlx::query(
         "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
          SELECT $1, $2, (date_trunc('month', $3::date) - make_interval(months => m))::date, \

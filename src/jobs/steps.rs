@@ -31,10 +31,6 @@ pub const STEPS: &[Step] = &[
         run: |tx, now| Box::pin(lifecycle(tx, now)),
     },
     Step {
-        name: "account_activity",
-        run: |tx, now| Box::pin(account_activity(tx, now)),
-    },
-    Step {
         name: "mau",
         run: |tx, now| Box::pin(mau(tx, now)),
     },
@@ -324,38 +320,6 @@ async fn lifecycle(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) 
         .await?;
     }
     Ok(u64::try_from(scheduled).unwrap_or(0) + deactivated + due.len() as u64)
-}
-
-/// Agent reports record the months of the activity they report themselves
-/// (`store::agents::record_activity`); this pass over every account of the last two months catches
-/// activity written any other way (seeds, imports, a report cut off between its statements —
-/// which cannot happen inside one transaction, but costs nothing to cover). 2 M accounts take
-/// 2 s: every 15 minutes, not every tick.
-const ACTIVITY_EVERY_MINUTES: i64 = 15;
-
-async fn account_activity(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    if ran_within(tx, "account_activity", ACTIVITY_EVERY_MINUTES, now).await? {
-        return Ok(0);
-    }
-    // Nearly every row is there already (the reports wrote it): one hashed anti-join leaves those
-    // out before the insert, where a conflict check per row cost twice as long (5 s against 2.5 s
-    // over a million accounts). ON CONFLICT stays for a report's row written meanwhile.
-    let done = sqlx::query(
-        "INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
-         SELECT a.reseller_id, a.customer_id, a.id, date_trunc('month', a.last_activity_at AT TIME ZONE 'UTC')::date \
-         FROM accounts a \
-         WHERE a.last_activity_at >= date_trunc('month', ($1 AT TIME ZONE 'UTC') - interval '1 month') \
-           AND a.last_activity_at <= $1 \
-           AND NOT EXISTS (SELECT FROM account_activity_months x \
-                           WHERE x.customer_id = a.customer_id \
-                             AND x.month = date_trunc('month', a.last_activity_at AT TIME ZONE 'UTC')::date \
-                             AND x.account_id = a.id) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 /// Distinct active accounts per customer and month, the reseller's allowance of the month, and an

@@ -149,6 +149,7 @@ const BULK_TABLES: &[&str] = &[
     "restore_jobs",
     "usage_daily",
     "accounts",
+    "account_activity_months",
     "clients",
     "connectors",
     "mau_monthly",

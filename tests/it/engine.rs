@@ -562,6 +562,66 @@ async fn the_mau_step_recounts_the_months_whose_activity_changed() {
     assert_eq!(i64::from(june + 2), raw, "the figure is the raw count");
 }
 
+/// Activity written other than by an agent report (an import, a direct write) is recorded by the
+/// accounts' own trigger in the same statement: a new account active this month, and an account
+/// whose last activity moves into this month, count toward this month's MAU at the next tick.
+#[tokio::test]
+async fn accounts_written_directly_count_toward_the_months_they_were_active_in() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    let contoso = app.customer_id("Contoso").await;
+    let june = mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0);
+    let recorded = |external_id: String| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Vec<String>>(
+                "SELECT coalesce(array_agg(m.month::text ORDER BY m.month), '{}') FROM account_activity_months m \
+                 JOIN accounts a ON a.id = m.account_id WHERE a.external_id = $1",
+            )
+            .bind(external_id)
+            .fetch_one(&db)
+            .await
+            .expect("recorded months")
+        }
+    };
+    sqlx::query(
+        "INSERT INTO accounts (reseller_id, customer_id, external_id, seat_property, last_activity_at, created_at) \
+         SELECT reseller_id, id, 'imported@contoso.example', 'm365_user', '2026-06-10T08:00:00Z', '2026-01-01' \
+         FROM customers WHERE id = $1",
+    )
+    .bind(contoso)
+    .execute(&app.db)
+    .await
+    .expect("imported account");
+    let dormant: String = sqlx::query_scalar(
+        "SELECT external_id FROM accounts WHERE customer_id = $1 AND last_activity_at < '2026-06-01' ORDER BY id LIMIT 1",
+    )
+    .bind(contoso)
+    .fetch_one(&app.db)
+    .await
+    .expect("an account not active this month");
+    let before = recorded(dormant.clone()).await;
+    assert!(!before.contains(&"2026-06-01".to_string()));
+    sqlx::query("UPDATE accounts SET last_activity_at = '2026-06-14T09:00:00Z' WHERE external_id = $1")
+        .bind(&dormant)
+        .execute(&app.db)
+        .await
+        .expect("activity moves into June");
+    // Another change in the same month records nothing new.
+    sqlx::query("UPDATE accounts SET last_activity_at = '2026-06-14T11:00:00Z' WHERE external_id = 'imported@contoso.example'")
+        .execute(&app.db)
+        .await
+        .expect("later the same month");
+    assert_eq!(recorded("imported@contoso.example".to_string()).await, vec!["2026-06-01".to_string()]);
+    let after = recorded(dormant).await;
+    let mut expected = before.clone();
+    expected.push("2026-06-01".to_string());
+    expected.sort();
+    assert_eq!(after, expected, "June added, earlier months kept");
+    tick(&app).await;
+    assert_eq!(mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0), june + 2);
+}
+
 #[tokio::test]
 async fn after_a_tick_the_dashboard_shows_the_new_state_and_when_it_was_computed() {
     let app = TestApp::demo().await;

@@ -681,23 +681,35 @@ pub async fn forecast_seat_limits(conn: &mut PgConnection, today: NaiveDate) -> 
 
 async fn forecast(conn: &mut PgConnection, today: NaiveDate, which: Forecasts) -> Result<u64, sqlx::Error> {
     use crate::domain::forecast::{HORIZON_DAYS, TREND_DAYS, days_until_over};
-    let (queue, limits) = match which {
-        Forecasts::All => ("cleared AS (DELETE FROM seat_forecast_queue)", "seat_limits s"),
+    // Each customer's daily seats per property are gathered once, from the usage rows' own keys,
+    // and then joined to its limits: joining every limit to every usage row of its customer and
+    // filtering by property read each row once per limit (5.5 M joined rows on the large
+    // dataset, 5.4 s, against 2.9 M and 2.9 s).
+    let (queue, usage, limits) = match which {
+        Forecasts::All => (
+            "cleared AS (DELETE FROM seat_forecast_queue)",
+            "usage_daily u",
+            "seat_limits s",
+        ),
         Forecasts::Queued => (
-            "queued AS (DELETE FROM seat_forecast_queue RETURNING customer_id)",
-            "(SELECT DISTINCT customer_id FROM queued) q JOIN seat_limits s ON s.customer_id = q.customer_id",
+            "queued AS (DELETE FROM seat_forecast_queue RETURNING customer_id), \
+             picked AS (SELECT DISTINCT customer_id FROM queued)",
+            "picked p JOIN usage_daily u ON u.customer_id = p.customer_id",
+            "picked p JOIN seat_limits s ON s.customer_id = p.customer_id",
         ),
     };
     let trends = sqlx::query_as::<_, SeatTrend>(&format!(
-        "WITH {queue} \
+        "WITH {queue}, \
+         series AS ( \
+             SELECT u.customer_id, e.key AS seat_property, array_agg(e.value::bigint ORDER BY u.day) AS series \
+             FROM {usage} CROSS JOIN LATERAL jsonb_each_text(u.seats) AS e \
+             WHERE u.day > $1::date - $2::int AND u.day <= $1::date \
+             GROUP BY u.customer_id, e.key) \
          SELECT s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days AS stored, \
-                c.lifecycle = 'active' AS active, \
-                coalesce(array_agg((u.seats ->> s.seat_property)::bigint ORDER BY u.day) \
-                         FILTER (WHERE u.seats ? s.seat_property), '{{}}') AS series \
+                c.lifecycle = 'active' AS active, coalesce(t.series, '{{}}') AS series \
          FROM {limits} JOIN customers c ON c.id = s.customer_id \
-         LEFT JOIN usage_daily u ON u.customer_id = s.customer_id AND u.day > $1::date - $2::int AND u.day <= $1::date \
-         WHERE (c.lifecycle = 'active' AND s.seats_used <= s.seat_limit) OR s.over_limit_in_days IS NOT NULL \
-         GROUP BY s.customer_id, s.seat_property, s.seats_used, s.seat_limit, s.over_limit_in_days, c.lifecycle"
+         LEFT JOIN series t ON t.customer_id = s.customer_id AND t.seat_property = s.seat_property \
+         WHERE (c.lifecycle = 'active' AND s.seats_used <= s.seat_limit) OR s.over_limit_in_days IS NOT NULL"
     ))
     .bind(today)
     .bind(TREND_DAYS)

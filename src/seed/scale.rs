@@ -601,11 +601,18 @@ fn usage_sql(spec: &ScaleSpec) -> String {
 }
 
 fn mau_sql(spec: &ScaleSpec) -> String {
+    // This month and the last are counted from the activity the accounts recorded (as the engine
+    // counts them, and as the demo does), earlier months made up around the accounts per customer.
     format!(
         "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
-         SELECT c.reseller_id, c.id, (date_trunc('month', $1 AT TIME ZONE 'UTC') - make_interval(months => m))::date, \
-                greatest(0, {accounts} - 4 + floor({jitter} * 8)::int) \
-         FROM {source} CROSS JOIN generate_series(1, {months} - 1) AS m \
+         SELECT c.reseller_id, c.id, months.month, \
+                CASE WHEN m <= 1 THEN coalesce(a.active, 0) \
+                     ELSE greatest(0, {accounts} - 4 + floor({jitter} * 8)::int) END \
+         FROM {source} CROSS JOIN generate_series(0, {months} - 1) AS m \
+         CROSS JOIN LATERAL (SELECT (date_trunc('month', $1 AT TIME ZONE 'UTC') - make_interval(months => m))::date AS month) months \
+         LEFT JOIN (SELECT customer_id, month, count(*)::int AS active FROM account_activity_months \
+                    WHERE customer_id >= $3::bigint AND month >= (date_trunc('month', $1 AT TIME ZONE 'UTC') - interval '1 month')::date \
+                    GROUP BY customer_id, month) a ON a.customer_id = c.id AND a.month = months.month \
          ORDER BY c.id, m",
         accounts = spec.accounts_per_customer,
         jitter = u("c.g * 16 + m", 12),

@@ -608,11 +608,16 @@ async fn accounts_written_directly_count_toward_the_months_they_were_active_in()
         .await
         .expect("activity moves into June");
     // Another change in the same month records nothing new.
-    sqlx::query("UPDATE accounts SET last_activity_at = '2026-06-14T11:00:00Z' WHERE external_id = 'imported@contoso.example'")
-        .execute(&app.db)
-        .await
-        .expect("later the same month");
-    assert_eq!(recorded("imported@contoso.example".to_string()).await, vec!["2026-06-01".to_string()]);
+    sqlx::query(
+        "UPDATE accounts SET last_activity_at = '2026-06-14T11:00:00Z' WHERE external_id = 'imported@contoso.example'",
+    )
+    .execute(&app.db)
+    .await
+    .expect("later the same month");
+    assert_eq!(
+        recorded("imported@contoso.example".to_string()).await,
+        vec!["2026-06-01".to_string()]
+    );
     let after = recorded(dormant).await;
     let mut expected = before.clone();
     expected.push("2026-06-01".to_string());

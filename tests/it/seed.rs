@@ -249,6 +249,21 @@ async fn the_bench_small_scale_has_its_counts_and_keeps_the_schema() {
     }
     let over = "SELECT count(*) FROM seat_limits WHERE seats_used > seat_limit AND over_limit_since IS NOT NULL AND $1 IS NOT NULL";
     assert!(count(&app, over).await > 0, "some seat limits are exceeded");
+    // Twelve months of MAU; this month's and the last are the count of the accounts' recorded
+    // activity, as the engine counts them, so its first tick has nothing to correct.
+    let months = format!("SELECT count(DISTINCT month) FROM mau_monthly WHERE customer_id IN {generated}");
+    assert_eq!(count(&app, &months).await, 12);
+    let miscounted = format!(
+        "SELECT count(*) FROM mau_monthly m WHERE m.customer_id IN {generated} \
+           AND m.month >= (date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') - interval '1 month')::date \
+           AND m.mau <> (SELECT count(*) FROM account_activity_months a WHERE a.customer_id = m.customer_id AND a.month = m.month)"
+    );
+    assert_eq!(count(&app, &miscounted).await, 0, "MAU of this month and the last");
+    let counted = format!(
+        "SELECT count(*) FROM mau_monthly WHERE customer_id IN {generated} AND mau > 0 \
+           AND month = date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC')::date"
+    );
+    assert!(count(&app, &counted).await > 0, "this month has active accounts");
 
     let owner = app.login("owner@r001.bench.example").await;
     for path in [

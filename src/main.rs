@@ -44,6 +44,10 @@ enum Command {
         /// Send the outbox through this SMTP server too (see `serve`).
         #[arg(long, env = "SMTP_URL", hide_env_values = true)]
         smtp_url: Option<String>,
+        /// Tick back to back for this many seconds instead of once, as a busy engine leader would
+        /// (the benchmark loads pages meanwhile), then print how many ticks ran.
+        #[arg(long)]
+        repeat_for: Option<u64>,
     },
     /// Drive the agent API like a fleet of backup agents (demo customers), for a bounded time.
     Simulate {
@@ -141,22 +145,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Recompute { at, smtp_url }) => {
+        Some(Command::Recompute {
+            at,
+            smtp_url,
+            repeat_for,
+        }) => {
             let at = match at {
-                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
-                    .map_err(|e| anyhow::anyhow!("--at must be an RFC 3339 time such as 2026-12-01T00:00:00Z ({e})"))?
-                    .with_timezone(&chrono::Utc),
-                None => clock.now(),
+                Some(text) => Some(
+                    chrono::DateTime::parse_from_rfc3339(&text)
+                        .map_err(|e| {
+                            anyhow::anyhow!("--at must be an RFC 3339 time such as 2026-12-01T00:00:00Z ({e})")
+                        })?
+                        .with_timezone(&chrono::Utc),
+                ),
+                None => None,
             };
             let owner = db::prepare(&cli.database).await?;
             let mailer = match smtp_url.as_deref() {
                 Some(url) => Some(msp_portal::jobs::Mailer::from_url(url).map_err(|e| anyhow::anyhow!(e))?),
                 None => None,
             };
-            let outcome = msp_portal::jobs::Engine::new(owner, clock)
-                .with_mailer(mailer)
-                .tick_at(at)
-                .await?;
+            let engine = msp_portal::jobs::Engine::new(owner, clock.clone()).with_mailer(mailer);
+            if let Some(seconds) = repeat_for {
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+                let mut ticks = 0u64;
+                while std::time::Instant::now() < until {
+                    match engine.tick_at(at.unwrap_or_else(|| clock.now())).await? {
+                        msp_portal::jobs::TickOutcome::NotLeader => {
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                        }
+                        outcome if !outcome.failed_steps().is_empty() => {
+                            anyhow::bail!("engine steps failed: {:?}", outcome.failed_steps())
+                        }
+                        msp_portal::jobs::TickOutcome::Ran(_) => ticks += 1,
+                    }
+                }
+                println!("{ticks} ticks in {seconds} s");
+                return Ok(());
+            }
+            let outcome = engine.tick_at(at.unwrap_or_else(|| clock.now())).await?;
             match outcome {
                 msp_portal::jobs::TickOutcome::NotLeader => {
                     println!("Another instance is running a tick; nothing done.")

@@ -354,13 +354,16 @@ async fn mau(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Res
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    // A reseller's month total is the trigger-kept sum of its customers' MAU (reseller_mau_months;
+    // tests/it/roll_ups.rs holds it to the raw sum): 200 rows instead of this month's 100,000.
     let overage = count(
         tx,
         "WITH month AS (SELECT date_trunc('month', $1 AT TIME ZONE 'UTC')::date AS first), \
          totals AS ( \
-             SELECT r.id AS reseller_id, r.name, r.mau_allowance, coalesce(sum(m.mau), 0) AS mau \
-             FROM resellers r CROSS JOIN month LEFT JOIN mau_monthly m ON m.reseller_id = r.id AND m.month = month.first \
-             WHERE NOT r.is_default GROUP BY r.id, r.name, r.mau_allowance), \
+             SELECT r.id AS reseller_id, r.name, r.mau_allowance, coalesce(m.mau, 0) AS mau \
+             FROM resellers r CROSS JOIN month \
+             LEFT JOIN reseller_mau_months m ON m.reseller_id = r.id AND m.month = month.first \
+             WHERE NOT r.is_default), \
          raised AS ( \
              INSERT INTO alerts (reseller_id, severity, kind, subject, message, raised_at) \
              SELECT t.reseller_id, 'warning', 'mau_overage', 'reseller:' || t.reseller_id || ':' || month.first, \

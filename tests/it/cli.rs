@@ -138,3 +138,45 @@ fn a_terminated_server_finishes_the_request_in_flight() {
         "a clean exit after the last answer"
     );
 }
+
+/// `recompute --repeat-for` ticks back to back in one process (the benchmark's engine beside its
+/// page loads) and says how many ticks ran; each ran every step.
+#[tokio::test]
+async fn recompute_repeats_ticks_for_the_seconds_given() {
+    let app = crate::common::TestApp::demo().await;
+    let base = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let url = format!(
+        "{}/{}",
+        base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base),
+        app.name
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+            .args(["recompute", "--repeat-for", "1", "--at", crate::common::FIXED_NOW])
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "error")
+            .output()
+    })
+    .await
+    .expect("the task ends")
+    .expect("recompute runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ticks: u64 = stdout
+        .strip_suffix(" ticks in 1 s\n")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output: {stdout:?}"));
+    assert!(ticks >= 2, "{ticks} ticks in a second on the demo");
+    let ran: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM engine_steps WHERE last_success_at = $1 AND last_error = ''")
+            .bind(crate::common::fixed_now())
+            .fetch_one(&app.db)
+            .await
+            .expect("steps");
+    assert!(ran >= 10, "every step succeeded at the instant given: {ran}");
+}

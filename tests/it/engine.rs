@@ -627,6 +627,64 @@ async fn accounts_written_directly_count_toward_the_months_they_were_active_in()
     assert_eq!(mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0), june + 2);
 }
 
+/// A reseller over its MAU allowance this month gets one open alert, resolved once the allowance
+/// covers its month again; the total is all its customers' MAU of the month.
+#[tokio::test]
+async fn a_reseller_over_its_mau_allowance_is_alerted_until_the_allowance_covers_it() {
+    let app = TestApp::demo().await;
+    tick(&app).await;
+    let (reseller, total): (i64, i64) = sqlx::query_as(
+        "SELECT r.id, coalesce(sum(m.mau), 0)::bigint FROM resellers r \
+         LEFT JOIN mau_monthly m ON m.reseller_id = r.id AND m.month = '2026-06-01' \
+         WHERE r.name = 'Northwind Backup Services' GROUP BY r.id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("this month's MAU");
+    assert!(total > 0, "Northwind has active accounts this month");
+    let open = "SELECT count(*) FROM alerts WHERE kind = 'mau_overage' AND resolved_at IS NULL AND reseller_id = $1";
+    let allow = |allowance: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query("UPDATE resellers SET mau_allowance = $2 WHERE id = $1")
+                .bind(reseller)
+                .bind(i32::try_from(allowance).expect("allowance"))
+                .execute(&db)
+                .await
+                .expect("allowance");
+        }
+    };
+    allow(total + 10).await;
+    tick(&app).await;
+    assert_eq!(scalar::<i64>(&app, open, reseller).await, 0, "under the allowance");
+    allow(total).await;
+    tick(&app).await;
+    assert_eq!(
+        scalar::<i64>(&app, open, reseller).await,
+        0,
+        "at the allowance is not over it"
+    );
+    allow(total - 1).await;
+    tick(&app).await;
+    assert_eq!(scalar::<i64>(&app, open, reseller).await, 1, "one over the allowance");
+    let message: String = scalar(
+        &app,
+        "SELECT message FROM alerts WHERE kind = 'mau_overage' AND resolved_at IS NULL AND reseller_id = $1",
+        reseller,
+    )
+    .await;
+    assert!(message.contains(&format!("{total} monthly active users")), "{message}");
+    tick(&app).await;
+    assert_eq!(scalar::<i64>(&app, open, reseller).await, 1, "raised once");
+    allow(total + 10).await;
+    tick(&app).await;
+    assert_eq!(
+        scalar::<i64>(&app, open, reseller).await,
+        0,
+        "resolved under the allowance"
+    );
+}
+
 #[tokio::test]
 async fn after_a_tick_the_dashboard_shows_the_new_state_and_when_it_was_computed() {
     let app = TestApp::demo().await;

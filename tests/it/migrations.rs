@@ -46,6 +46,7 @@ const TABLES: &[&str] = &[
     "reseller_counts",
     "reseller_mau_months",
     "mau_recount",
+    "seat_forecast_queue",
     "reseller_endings",
 ];
 

@@ -828,20 +828,10 @@ async fn seat_forecasts_follow_each_kind_of_change_between_the_daily_passes() {
     let app = TestApp::demo().await;
     let now = fixed_now();
     let today = now.date_naive();
-    let customer = |name: &'static str| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM customers WHERE name = $1")
-                .bind(name)
-                .fetch_one(&db)
-                .await
-                .expect("customer")
-        }
-    };
-    let flat = customer("Proseware").await;
-    let new_limit = customer("Contoso").await;
-    let deleted_usage = customer("Litware").await;
-    let outlier = customer("Graphic Design Institute").await;
+    let flat = app.customer_id("Proseware").await;
+    let new_limit = app.customer_id("Contoso").await;
+    let deleted_usage = app.customer_id("Litware").await;
+    let outlier = app.customer_id("Graphic Design Institute").await;
     let rising_to = |today_seats: i64| -> Vec<i64> { (0..30).map(|d| today_seats - 29 + d).collect() };
     set_seat_limit(&app, flat, "google_user", 100, 95).await;
     set_seat_series(&app, flat, "google_user", &[95; 30]).await;

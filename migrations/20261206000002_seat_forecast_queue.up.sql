@@ -24,9 +24,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- A row moved to another customer changes the forecasts of both.
 CREATE FUNCTION queue_seat_forecast() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO seat_forecast_queue (reseller_id, customer_id) VALUES (NEW.reseller_id, NEW.customer_id);
+    IF OLD.customer_id IS DISTINCT FROM NEW.customer_id THEN
+        INSERT INTO seat_forecast_queue (reseller_id, customer_id) VALUES (OLD.reseller_id, OLD.customer_id);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -41,15 +45,20 @@ CREATE TRIGGER queue_seat_forecasts_inserted AFTER INSERT ON usage_daily REFEREN
 CREATE TRIGGER queue_seat_forecasts_deleted AFTER DELETE ON usage_daily REFERENCING OLD TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION queue_seat_forecasts();
 CREATE TRIGGER queue_seat_forecast_updated AFTER UPDATE ON usage_daily
-    FOR EACH ROW WHEN (OLD.seats IS DISTINCT FROM NEW.seats OR OLD.day IS DISTINCT FROM NEW.day)
+    FOR EACH ROW WHEN ((OLD.seats, OLD.day, OLD.customer_id) IS DISTINCT FROM (NEW.seats, NEW.day, NEW.customer_id))
     EXECUTE FUNCTION queue_seat_forecast();
 
 CREATE TRIGGER queue_seat_forecasts_inserted AFTER INSERT ON seat_limits REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION queue_seat_forecasts();
 CREATE TRIGGER queue_seat_forecast_updated AFTER UPDATE ON seat_limits
-    FOR EACH ROW WHEN ((OLD.seats_used, OLD.seat_limit) IS DISTINCT FROM (NEW.seats_used, NEW.seat_limit))
+    FOR EACH ROW WHEN ((OLD.seats_used, OLD.seat_limit, OLD.seat_property, OLD.customer_id)
+                       IS DISTINCT FROM (NEW.seats_used, NEW.seat_limit, NEW.seat_property, NEW.customer_id))
     EXECUTE FUNCTION queue_seat_forecast();
 
 CREATE TRIGGER queue_seat_forecast_updated AFTER UPDATE ON customers
     FOR EACH ROW WHEN (OLD.lifecycle IS DISTINCT FROM NEW.lifecycle)
     EXECUTE FUNCTION queue_customer_seat_forecast();
+
+-- The engine before this migration may have made today's pass already; what changed since is in
+-- no queue. The next tick makes the full pass again.
+UPDATE engine_steps SET last_success_at = NULL WHERE step = 'seat_forecasts';

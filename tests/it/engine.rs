@@ -944,6 +944,59 @@ async fn seat_forecasts_follow_each_kind_of_change_between_the_daily_passes() {
     );
 }
 
+/// A day's seat count written by hand as something else than a number is left out of its
+/// customer's series; it does not stop the step (nor every other forecast with it). Seats that
+/// are not an object at all are refused by the database.
+#[tokio::test]
+async fn malformed_seat_counts_are_left_out_of_the_forecast() {
+    use msp_portal::domain::forecast::days_until_over;
+    let app = TestApp::demo().await;
+    let customer = app.customer_id("Proseware").await;
+    set_seat_limit(&app, customer, "google_user", 100, 95).await;
+    let series: Vec<i64> = (0..30).map(|d| 66 + d).collect();
+    set_seat_series(&app, customer, "google_user", &series).await;
+    let today = fixed_now().date_naive();
+    let not_an_object = sqlx::query("UPDATE usage_daily SET seats = '\"many\"'::jsonb WHERE customer_id = $1")
+        .bind(customer)
+        .execute(&app.db)
+        .await;
+    assert!(
+        not_an_object.is_err_and(|e| e.to_string().contains("usage_daily_seats_object")),
+        "seats must be an object"
+    );
+    for (days_ago, seats) in [
+        (24, r#"{"google_user": "many"}"#),
+        (19, r#"{"google_user": 12.5, "x": []}"#),
+        (14, r#"{"google_user": null}"#),
+    ] {
+        sqlx::query("UPDATE usage_daily SET seats = $3::jsonb WHERE customer_id = $1 AND day = $2")
+            .bind(customer)
+            .bind(today - Duration::days(days_ago))
+            .bind(seats)
+            .execute(&app.db)
+            .await
+            .expect("malformed seats");
+    }
+    tick_at(&app, fixed_now()).await;
+    // Text and null are left out; 12.5 seats count as 13.
+    let kept: Vec<i64> = series
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![29 - 24, 29 - 14].contains(i))
+        .map(|(i, seats)| if i == 29 - 19 { 13 } else { *seats })
+        .collect();
+    let expected = days_until_over(&kept, 95, 100).map(|d| d as i32);
+    assert!(expected.is_some());
+    let stored: Option<i32> = sqlx::query_scalar(
+        "SELECT over_limit_in_days FROM seat_limits WHERE customer_id = $1 AND seat_property = 'google_user'",
+    )
+    .bind(customer)
+    .fetch_one(&app.db)
+    .await
+    .expect("forecast");
+    assert_eq!(stored, expected);
+}
+
 /// The KPI header's account count comes from the trigger-kept roll-up: it equals the count over
 /// the raw rows for every reseller, accounts added since the seed included, without a tick.
 #[tokio::test]

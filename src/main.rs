@@ -160,27 +160,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            // Checked before the database is touched, like `--at`.
+            let repeat_for = match repeat_for {
+                Some(seconds) => Some(
+                    i64::try_from(seconds)
+                        .ok()
+                        .and_then(chrono::TimeDelta::try_seconds)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--repeat-for {seconds} is more seconds than a time span holds")
+                        })?,
+                ),
+                None => None,
+            };
             let owner = db::prepare(&cli.database).await?;
             let mailer = match smtp_url.as_deref() {
                 Some(url) => Some(msp_portal::jobs::Mailer::from_url(url).map_err(|e| anyhow::anyhow!(e))?),
                 None => None,
             };
             let engine = msp_portal::jobs::Engine::new(owner, clock.clone()).with_mailer(mailer);
-            if let Some(seconds) = repeat_for {
-                let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-                let mut ticks = 0u64;
-                while std::time::Instant::now() < until {
-                    match engine.tick_at(at.unwrap_or_else(|| clock.now())).await? {
-                        msp_portal::jobs::TickOutcome::NotLeader => {
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await
-                        }
-                        outcome if !outcome.failed_steps().is_empty() => {
-                            anyhow::bail!("engine steps failed: {:?}", outcome.failed_steps())
-                        }
-                        msp_portal::jobs::TickOutcome::Ran(_) => ticks += 1,
-                    }
+            if let Some(span) = repeat_for {
+                let until = clock.now().checked_add_signed(span).ok_or_else(|| {
+                    anyhow::anyhow!("--repeat-for {} s is longer than the calendar goes", span.num_seconds())
+                })?;
+                let done = engine.tick_until(until, at).await?;
+                if !done.failed_steps.is_empty() {
+                    anyhow::bail!("engine steps failed: {:?}", done.failed_steps);
                 }
-                println!("{ticks} ticks in {seconds} s");
+                println!("{} ticks in {} s", done.ticks, span.num_seconds());
                 return Ok(());
             }
             let outcome = engine.tick_at(at.unwrap_or_else(|| clock.now())).await?;

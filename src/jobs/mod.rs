@@ -64,6 +64,13 @@ impl TickOutcome {
     }
 }
 
+/// What [`Engine::tick_until`] did: the ticks it ran, and the steps that failed in its last.
+#[derive(Debug)]
+pub struct BackToBack {
+    pub ticks: u64,
+    pub failed_steps: Vec<&'static str>,
+}
+
 #[derive(Clone)]
 pub struct Engine {
     /// The owner's pool: the engine works across all tenants, outside row-level security.
@@ -91,6 +98,29 @@ impl Engine {
     /// One tick at the clock's now.
     pub async fn tick(&self) -> Result<TickOutcome, sqlx::Error> {
         self.tick_at(self.clock.now()).await
+    }
+
+    /// Ticks one after the other, each at `at` or at the clock's now, until the clock reaches
+    /// `until`, as a leader with more work than time would; stops at the first tick with a failed
+    /// step. The benchmark loads pages beside it (`recompute --repeat-for`).
+    pub async fn tick_until(&self, until: DateTime<Utc>, at: Option<DateTime<Utc>>) -> Result<BackToBack, sqlx::Error> {
+        let mut ticks = 0;
+        while self.clock.now() < until {
+            match self.tick_at(at.unwrap_or_else(|| self.clock.now())).await? {
+                TickOutcome::NotLeader => tokio::time::sleep(StdDuration::from_millis(100)).await,
+                outcome => {
+                    ticks += 1;
+                    let failed_steps = outcome.failed_steps();
+                    if !failed_steps.is_empty() {
+                        return Ok(BackToBack { ticks, failed_steps });
+                    }
+                }
+            }
+        }
+        Ok(BackToBack {
+            ticks,
+            failed_steps: Vec::new(),
+        })
     }
 
     /// One tick as if it were `now`: the steps in order, if this instance wins the lock.

@@ -24,6 +24,19 @@ fn an_unreachable_database_ends_the_process_with_one_clear_sentence() {
 }
 
 #[test]
+fn a_repeat_longer_than_a_time_span_is_refused_before_the_database_is_reached() {
+    let output = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+        .args(["recompute", "--repeat-for", "18446744073709551615"])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--repeat-for 18446744073709551615"), "{stderr}");
+    assert!(!stderr.contains("cannot reach PostgreSQL"), "refused first: {stderr}");
+}
+
+#[test]
 fn a_malformed_database_url_is_named_as_such() {
     let output = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
         .arg("migrate")

@@ -355,7 +355,10 @@ pub struct AccountActivity {
     pub active_at: DateTime<Utc>,
 }
 
-/// Accounts seen active: created if new, last activity moved forward, and the month counted for MAU.
+/// Accounts seen active: created if new, last activity moved forward, and each month they were
+/// reported active in counted for MAU. The month of an account's last activity is recorded by the
+/// accounts' own trigger (migration 20261206000003); this statement records the earlier months a
+/// report carries (a late report of last month's activity, say), for new accounts too.
 pub async fn record_activity(
     tx: &mut Tx,
     reseller_id: i64,
@@ -381,12 +384,14 @@ pub async fn record_activity(
              ON CONFLICT ON CONSTRAINT accounts_external_key DO UPDATE SET \
                  last_activity_at = greatest(accounts.last_activity_at, EXCLUDED.last_activity_at), \
                  display_name = CASE WHEN EXCLUDED.display_name = '' THEN accounts.display_name ELSE EXCLUDED.display_name END \
-             RETURNING id, last_activity_at) \
+             RETURNING id, external_id, seat_property, last_activity_at) \
          INSERT INTO account_activity_months (reseller_id, customer_id, account_id, month) \
-         SELECT $1, $2, u.id, date_trunc('month', r.active_at AT TIME ZONE 'UTC')::date \
-         FROM upserted u JOIN accounts a ON a.id = u.id \
+         SELECT DISTINCT $1::bigint, $2::bigint, u.id, date_trunc('month', r.active_at AT TIME ZONE 'UTC')::date \
+         FROM upserted u \
          JOIN unnest($3::text[], $4::text[], $6::timestamptz[]) AS r(external_id, property, active_at) \
-           ON r.external_id = a.external_id AND r.property = a.seat_property \
+           ON r.external_id = u.external_id AND r.property = u.seat_property \
+         WHERE date_trunc('month', r.active_at AT TIME ZONE 'UTC') \
+               <> date_trunc('month', u.last_activity_at AT TIME ZONE 'UTC') \
          ON CONFLICT DO NOTHING",
     )
     .bind(reseller_id)

@@ -280,6 +280,51 @@ async fn a_report_stores_jobs_once_even_when_retried() {
     assert_eq!(restore.as_deref(), Some("succeeded"));
 }
 
+/// Every month a report says an account was active in is counted, for a new account too, and a
+/// late report of an earlier month leaves the account's last activity where it was.
+#[tokio::test]
+async fn a_report_records_every_month_its_accounts_were_active_in() {
+    let app = TestApp::demo().await;
+    let token = token_for(&app, "Contoso", "MONTHS").await;
+    let months = |external_id: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, Vec<String>>(
+                "SELECT coalesce(array_agg(m.month::text ORDER BY m.month), '{}') FROM account_activity_months m \
+                 JOIN accounts a ON a.id = m.account_id WHERE a.external_id = $1",
+            )
+            .bind(external_id)
+            .fetch_one(&db)
+            .await
+            .expect("months")
+        }
+    };
+    let report = json!({
+        "accounts": [
+            {"id": "new@contoso.example", "seat_property": "m365_user", "active_at": "2026-06-10T09:00:00Z"},
+            {"id": "new@contoso.example", "seat_property": "m365_user", "active_at": "2026-05-20T09:00:00Z"},
+        ]
+    });
+    let answer = post_json(&app.client(), "/api/v1/reports", &report, Some(&token)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(months("new@contoso.example").await, ["2026-05-01", "2026-06-01"]);
+    let late = json!({
+        "accounts": [{"id": "new@contoso.example", "seat_property": "m365_user", "active_at": "2026-04-30T23:00:00Z"}]
+    });
+    let answer = post_json(&app.client(), "/api/v1/reports", &late, Some(&token)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        months("new@contoso.example").await,
+        ["2026-04-01", "2026-05-01", "2026-06-01"]
+    );
+    let last: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT last_activity_at FROM accounts WHERE external_id = 'new@contoso.example'")
+            .fetch_one(&app.db)
+            .await
+            .expect("last activity");
+    assert_eq!(last.to_rfc3339(), "2026-06-10T09:00:00+00:00");
+}
+
 type SourceFigures = (
     Option<chrono::DateTime<chrono::Utc>>,
     Option<chrono::DateTime<chrono::Utc>>,

@@ -4,8 +4,8 @@
 -- write that pass inserted a million rows with three foreign-key checks each: 30 s of one tick on
 -- the large dataset. Now every statement that inserts accounts, or moves an account's last
 -- activity into another month, records that month itself, in its own transaction, and the step is
--- gone. Reports still record every month they report (an older activity than the account's last
--- included); both insert with ON CONFLICT DO NOTHING.
+-- gone. Reports record the other months they report (an activity older than the account's last),
+-- with ON CONFLICT DO NOTHING like the trigger.
 CREATE FUNCTION record_account_activity_months() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN

@@ -286,19 +286,6 @@ async fn a_report_stores_jobs_once_even_when_retried() {
 async fn a_report_records_every_month_its_accounts_were_active_in() {
     let app = TestApp::demo().await;
     let token = token_for(&app, "Contoso", "MONTHS").await;
-    let months = |external_id: &'static str| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query_scalar::<_, Vec<String>>(
-                "SELECT coalesce(array_agg(m.month::text ORDER BY m.month), '{}') FROM account_activity_months m \
-                 JOIN accounts a ON a.id = m.account_id WHERE a.external_id = $1",
-            )
-            .bind(external_id)
-            .fetch_one(&db)
-            .await
-            .expect("months")
-        }
-    };
     let report = json!({
         "accounts": [
             {"id": "new@contoso.example", "seat_property": "m365_user", "active_at": "2026-06-10T09:00:00Z"},
@@ -307,14 +294,17 @@ async fn a_report_records_every_month_its_accounts_were_active_in() {
     });
     let answer = post_json(&app.client(), "/api/v1/reports", &report, Some(&token)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    assert_eq!(months("new@contoso.example").await, ["2026-05-01", "2026-06-01"]);
+    assert_eq!(
+        app.activity_months("new@contoso.example").await,
+        ["2026-05-01", "2026-06-01"]
+    );
     let late = json!({
         "accounts": [{"id": "new@contoso.example", "seat_property": "m365_user", "active_at": "2026-04-30T23:00:00Z"}]
     });
     let answer = post_json(&app.client(), "/api/v1/reports", &late, Some(&token)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(
-        months("new@contoso.example").await,
+        app.activity_months("new@contoso.example").await,
         ["2026-04-01", "2026-05-01", "2026-06-01"]
     );
     let last: chrono::DateTime<chrono::Utc> =

@@ -571,19 +571,6 @@ async fn accounts_written_directly_count_toward_the_months_they_were_active_in()
     tick(&app).await;
     let contoso = app.customer_id("Contoso").await;
     let june = mau_of(&app, contoso, "2026-06-01").await.unwrap_or(0);
-    let recorded = |external_id: String| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query_scalar::<_, Vec<String>>(
-                "SELECT coalesce(array_agg(m.month::text ORDER BY m.month), '{}') FROM account_activity_months m \
-                 JOIN accounts a ON a.id = m.account_id WHERE a.external_id = $1",
-            )
-            .bind(external_id)
-            .fetch_one(&db)
-            .await
-            .expect("recorded months")
-        }
-    };
     sqlx::query(
         "INSERT INTO accounts (reseller_id, customer_id, external_id, seat_property, last_activity_at, created_at) \
          SELECT reseller_id, id, 'imported@contoso.example', 'm365_user', '2026-06-10T08:00:00Z', '2026-01-01' \
@@ -600,7 +587,7 @@ async fn accounts_written_directly_count_toward_the_months_they_were_active_in()
     .fetch_one(&app.db)
     .await
     .expect("an account not active this month");
-    let before = recorded(dormant.clone()).await;
+    let before = app.activity_months(&dormant).await;
     assert!(!before.contains(&"2026-06-01".to_string()));
     sqlx::query("UPDATE accounts SET last_activity_at = '2026-06-14T09:00:00Z' WHERE external_id = $1")
         .bind(&dormant)
@@ -615,10 +602,10 @@ async fn accounts_written_directly_count_toward_the_months_they_were_active_in()
     .await
     .expect("later the same month");
     assert_eq!(
-        recorded("imported@contoso.example".to_string()).await,
+        app.activity_months("imported@contoso.example").await,
         vec!["2026-06-01".to_string()]
     );
-    let after = recorded(dormant).await;
+    let after = app.activity_months(&dormant).await;
     let mut expected = before.clone();
     expected.push("2026-06-01".to_string());
     expected.sort();

@@ -360,6 +360,18 @@ impl TestApp {
             .expect("customer")
     }
 
+    /// The months `external_id`'s account has recorded activity in, oldest first (YYYY-MM-01).
+    pub async fn activity_months(&self, external_id: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT coalesce(array_agg(m.month::text ORDER BY m.month), '{}') FROM account_activity_months m \
+             JOIN accounts a ON a.id = m.account_id WHERE a.external_id = $1",
+        )
+        .bind(external_id)
+        .fetch_one(&self.db)
+        .await
+        .expect("activity months")
+    }
+
     pub async fn reseller_id(&self, name: &str) -> i64 {
         sqlx::query_scalar("SELECT id FROM resellers WHERE name = $1")
             .bind(name)

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -167,18 +167,7 @@ impl Engine {
             // statement on the large dataset, spent again on every tick, for plans that run once.
             sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
             let changed = (step.run)(&mut tx, now).await?;
-            sqlx::query(
-                "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
-                 VALUES ($1, $2, $2, $3, $4, '') \
-                 ON CONFLICT (step) DO UPDATE SET last_started_at = $2, last_success_at = $2, last_duration_ms = $3, \
-                     last_changed = $4, last_error = ''",
-            )
-            .bind(step.name)
-            .bind(now)
-            .bind(i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX))
-            .bind(i32::try_from(changed).unwrap_or(i32::MAX))
-            .execute(&mut *tx)
-            .await?;
+            record_success(&mut tx, step.name, now, started.elapsed(), changed).await?;
             tx.commit().await?;
             Ok::<u64, sqlx::Error>(changed)
         }
@@ -271,6 +260,31 @@ impl Engine {
             }
         }
     }
+}
+
+/// Records that `step` ran successfully at `now`: the steps that throttle themselves (the 15-minute
+/// SLA pass, the daily forecast pass) read it to decide what is due. The bulk seed records the
+/// forecast pass it makes as the day's, so the first tick after it does not repeat it.
+pub async fn record_success(
+    conn: &mut PgConnection,
+    step: &str,
+    now: DateTime<Utc>,
+    took: StdDuration,
+    changed: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
+         VALUES ($1, $2, $2, $3, $4, '') \
+         ON CONFLICT (step) DO UPDATE SET last_started_at = $2, last_success_at = $2, last_duration_ms = $3, \
+             last_changed = $4, last_error = ''",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(i32::try_from(took.as_millis()).unwrap_or(i32::MAX))
+    .bind(i32::try_from(changed).unwrap_or(i32::MAX))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// When the engine last completed a step successfully, for `/healthz` and the pages' "as of".

@@ -272,8 +272,12 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
             .await?;
     }
     generated.record("vacuum_analyze", 0, started);
+    // The dashboard reads the stored forecasts, so the seed makes the engine's full pass for its
+    // day (the demo's limits included) and records it as that day's: the engine's first tick on
+    // the same day forecasts only what changes after it.
     let started = Instant::now();
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
+    crate::jobs::record_success(conn, "seat_forecasts", now, started.elapsed(), rows).await?;
     generated.record("seat_forecasts", rows, started);
     Ok(generated)
 }
@@ -603,8 +607,11 @@ fn usage_sql(spec: &ScaleSpec) -> String {
 fn mau_sql(spec: &ScaleSpec) -> String {
     // This month and the last are counted from the activity the accounts recorded (as the engine
     // counts them, and as the demo does), earlier months made up around the accounts per customer.
+    // Every generated customer gets a row for every month, so the recounts the accounts' activity
+    // queued for them would find nothing to change: they are taken off the queue (the demo's stay).
     format!(
-        "INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
+        "WITH recounted AS (DELETE FROM mau_recount WHERE customer_id >= $3::bigint) \
+         INSERT INTO mau_monthly (reseller_id, customer_id, month, mau) \
          SELECT c.reseller_id, c.id, months.month, \
                 CASE WHEN m <= 1 THEN coalesce(a.active, 0) \
                      ELSE greatest(0, {accounts} - 4 + floor({jitter} * 8)::int) END \

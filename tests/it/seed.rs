@@ -264,6 +264,22 @@ async fn the_bench_small_scale_has_its_counts_and_keeps_the_schema() {
            AND month = date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC')::date"
     );
     assert!(count(&app, &counted).await > 0, "this month has active accounts");
+    // So the seed takes the generated customers' pending recounts off the engine's queue, and
+    // must leave no active month without its figure.
+    let queued = format!("SELECT count(*) FROM mau_recount WHERE customer_id IN {generated}");
+    assert_eq!(count(&app, &queued).await, 0, "no generated recount left queued");
+    let unrecorded = format!(
+        "SELECT count(*) FROM (SELECT DISTINCT customer_id, month FROM account_activity_months \
+                               WHERE customer_id IN {generated}) a \
+         WHERE NOT EXISTS (SELECT 1 FROM mau_monthly m WHERE m.customer_id = a.customer_id AND m.month = a.month)"
+    );
+    assert_eq!(count(&app, &unrecorded).await, 0, "every active month has its MAU row");
+    // The forecasts are the day's full pass, recorded as the engine's (whose first tick the same
+    // day then forecasts only the customers queued after it).
+    let recorded = "SELECT count(*) FROM engine_steps WHERE step = 'seat_forecasts' AND last_success_at = $1";
+    assert_eq!(count(&app, recorded).await, 1, "the forecast pass is recorded");
+    let stale = "SELECT count(*) FROM seat_forecast_queue WHERE $1 IS NOT NULL";
+    assert_eq!(count(&app, stale).await, 0, "no forecast left queued");
 
     let owner = app.login("owner@r001.bench.example").await;
     for path in [

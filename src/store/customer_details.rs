@@ -541,14 +541,12 @@ pub struct TrendWeek {
     pub critical_alerts: i64,
 }
 
-/// The last `weeks` weeks ending at `now`, oldest first. Week k is `[now - 7(k+1) days, now - 7k
-/// days)`: its boundaries fall at `now`'s time of day, not at midnight, so the UTC-day roll-ups
-/// give the whole days and each boundary day is split exactly:
-/// - job counts: the raw jobs of one side of each boundary instant within its day are read (the
-///   side before it when `now` is before noon, else the side after: at most half a day each) and
-///   the other side is the day's roll-up count less them;
-/// - good sources: a source-day counts for a week iff its last good job is at or after the week's
-///   start and its first good job before the week's end (days strictly inside always qualify).
+/// The last `weeks` weeks up to `now`'s UTC day, oldest first: week k is the seven UTC days
+/// ending `k` weeks before today, today so far included, as the chart labels them ("week ending
+/// …"). Whole days, so jobs and good sources come from the day roll-ups alone. Until 2026-12-06
+/// the weeks ended at `now`'s time of day, and each of the fourteen boundary days was split by
+/// reading its raw jobs: 2.1 ms of the tab's ~3 ms in PostgreSQL for the customer with 100,000
+/// jobs, against 0.8 ms for the whole trend now.
 pub async fn sla_trend(
     tx: &mut Tx,
     customer_id: i64,
@@ -558,61 +556,36 @@ pub async fn sla_trend(
     let (reseller, _) = tenant(tx);
     // The number of weeks is written into the SQL, not bound: it is the page's constant, and a
     // generic plan would otherwise guess a thousand weeks and scan the customer's roll-ups whole.
-    // The boundaries are computed into plain columns first: under row-level security only
-    // comparisons of plain values can be index conditions (a function of an outer column is not
-    // leakproof and would be checked row by row over all of the customer's jobs).
-    // With `pre`, week k = days [D(k+1), D(k)) + before(k) - before(k+1), where D(j) is boundary
-    // j's UTC day and before(j) its jobs from midnight up to the boundary; otherwise week k =
-    // days (D(k+1), D(k)] + after(k+1) - after(k), after(j) its jobs from the boundary to the
-    // next midnight. after(0) is only jobs started later than now: normally none.
-    sqlx::query_as::<_, TrendWeek>(
-&format!(
-        "WITH p AS (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::time < time '12:00' AS pre), \
-         b AS ( \
-             SELECT j, at, day, CASE WHEN p.pre THEN day::timestamp AT TIME ZONE 'UTC' ELSE at END AS edge_from, \
-                    CASE WHEN p.pre THEN at ELSE (day + 1)::timestamp AT TIME ZONE 'UTC' END AS edge_to \
-             FROM p CROSS JOIN LATERAL ( \
-                 SELECT j, $2::timestamptz - make_interval(days => 7 * j) AS at, \
-                        (($2::timestamptz - make_interval(days => 7 * j)) AT TIME ZONE 'UTC')::date AS day \
-                 FROM generate_series(0, {weeks}) AS j) g), \
-         edge AS ( \
-             SELECT b.j, e.succeeded, e.warnings, e.failed \
-             FROM b CROSS JOIN LATERAL ( \
-                 SELECT count(*) FILTER (WHERE x.status = 'succeeded') AS succeeded, \
-                        count(*) FILTER (WHERE x.status = 'warning') AS warnings, \
-                        count(*) FILTER (WHERE x.status IN ('failed', 'refused')) AS failed \
-                 FROM backup_jobs x WHERE x.customer_id = $1 AND {x_reseller} \
-                  AND x.started_at >= b.edge_from AND x.started_at < b.edge_to) e), \
-         w AS ( \
-             SELECT e.j AS weeks_ago, s.day AS first_day, s.at AS starts, e.day AS last_day, e.at AS ends, \
-                    CASE WHEN p.pre THEN s.day ELSE s.day + 1 END AS whole_from, \
-                    CASE WHEN p.pre THEN e.day - 1 ELSE e.day END AS whole_to \
-             FROM b e JOIN b s ON s.j = e.j + 1 CROSS JOIN p WHERE e.j < {weeks}), \
+    // The weeks' days and instants are computed into plain columns first: under row-level
+    // security only comparisons of plain values can be index conditions (a function of an outer
+    // column is not leakproof and would be checked row by row over all of the customer's rows).
+    sqlx::query_as::<_, TrendWeek>(&format!(
+        "WITH w AS ( \
+             SELECT j AS weeks_ago, d.last_day - 6 AS first_day, d.last_day, \
+                    (d.last_day - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
+                    (d.last_day + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
+             FROM generate_series(0, {weeks} - 1) AS j \
+             CROSS JOIN LATERAL (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j AS last_day) d), \
          d AS ( \
              SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
                     sum(x.failed + x.refused) AS failed \
              FROM w JOIN backup_job_days x ON x.customer_id = $1 AND {x_reseller} \
-                  AND x.day >= w.whole_from AND x.day <= w.whole_to \
+                  AND x.day BETWEEN w.first_day AND w.last_day \
              GROUP BY w.weeks_ago), \
          s AS ( \
              SELECT w.weeks_ago, count(DISTINCT x.source) AS sources_ok \
              FROM w JOIN backup_job_source_days x ON x.customer_id = $1 AND {x_reseller} \
-                  AND x.day BETWEEN w.first_day AND w.last_day AND x.last_ok_at >= w.starts AND x.first_ok_at < w.ends \
+                  AND x.day BETWEEN w.first_day AND w.last_day \
              GROUP BY w.weeks_ago) \
-         SELECT w.weeks_ago::int AS weeks_ago, \
-                (coalesce(d.succeeded, 0) + CASE WHEN p.pre THEN ee.succeeded - es.succeeded ELSE es.succeeded - ee.succeeded END)::bigint AS succeeded, \
-                (coalesce(d.warnings, 0) + CASE WHEN p.pre THEN ee.warnings - es.warnings ELSE es.warnings - ee.warnings END)::bigint AS warnings, \
-                (coalesce(d.failed, 0) + CASE WHEN p.pre THEN ee.failed - es.failed ELSE es.failed - ee.failed END)::bigint AS failed, \
+         SELECT w.weeks_ago::int AS weeks_ago, coalesce(d.succeeded, 0)::bigint AS succeeded, \
+                coalesce(d.warnings, 0)::bigint AS warnings, coalesce(d.failed, 0)::bigint AS failed, \
                 coalesce(s.sources_ok, 0) AS sources_ok, \
                 (SELECT count(*) FROM alerts a WHERE a.customer_id = $1 AND a.severity = 'critical' \
                    AND a.raised_at >= w.starts AND a.raised_at < w.ends) AS critical_alerts \
-         FROM w CROSS JOIN p \
-         JOIN edge ee ON ee.j = w.weeks_ago JOIN edge es ON es.j = w.weeks_ago + 1 \
-         LEFT JOIN d ON d.weeks_ago = w.weeks_ago LEFT JOIN s ON s.weeks_ago = w.weeks_ago \
+         FROM w LEFT JOIN d ON d.weeks_ago = w.weeks_ago LEFT JOIN s ON s.weeks_ago = w.weeks_ago \
          ORDER BY w.weeks_ago DESC",
         x_reseller = by_reseller_at(reseller, "x.reseller_id", 3),
-    ),
-    )
+    ))
     .bind(customer_id)
     .bind(now)
     .bind(reseller)

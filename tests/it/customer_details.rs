@@ -114,8 +114,9 @@ async fn the_sla_tab_counts_jobs_of_the_chosen_period_exactly() {
     );
 }
 
-/// The fixture's 13-week trend, by hand from its jobs: the weeks end at now (10:00) minus whole
-/// weeks, so the job 21 days ago, exactly at a week's start, belongs to the week 2 to 3 weeks back.
+/// The fixture's 13-week trend, by hand from its jobs: each week is seven whole UTC days ending
+/// today minus whole weeks, so of the jobs 20 and 21 days ago the first two fall in the week
+/// ending two weeks back and the last in the week before it.
 #[tokio::test]
 async fn the_sla_trend_shows_each_weeks_score_from_its_jobs_sources_and_alerts() {
     use msp_portal::domain::sla::{SlaInputs, score};
@@ -143,7 +144,8 @@ async fn the_sla_trend_shows_each_weeks_score_from_its_jobs_sources_and_alerts()
         .map(|weeks_ago| {
             let value = match weeks_ago {
                 0 => week(5, 1, 2, 1, 1),
-                2 => week(3, 0, 0, 1, 0),
+                2 => week(2, 0, 0, 1, 0),
+                3 => week(1, 0, 0, 1, 0),
                 _ => week(0, 0, 0, 0, 0),
             };
             let ends = today - Duration::days(7 * weeks_ago);

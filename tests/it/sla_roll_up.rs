@@ -253,22 +253,24 @@ async fn the_migration_backfills_the_roll_up_from_existing_jobs() {
 type TrendRow = (i32, i64, i64, i64, i64, i64);
 type JobDayRow = (NaiveDate, i64, i64, i64, i64);
 
-/// The trend as the tab computed it from raw jobs before the roll-up (src/store/customer_details.rs).
+/// The trend from the raw jobs: week k is the seven UTC days ending k weeks before `now`'s day.
 async fn raw_trend(db: &PgPool, customer: i64, reseller: i64, now: DateTime<Utc>) -> Vec<TrendRow> {
     sqlx::query_as(
-        "SELECT w.weeks_ago, \
+        "WITH w AS (SELECT weeks_ago, \
+                           (($2 AT TIME ZONE 'UTC')::date - 7 * weeks_ago - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
+                           (($2 AT TIME ZONE 'UTC')::date - 7 * weeks_ago + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
+                    FROM generate_series(0, $3 - 1) AS weeks_ago) \
+         SELECT w.weeks_ago, \
                 count(j.id) FILTER (WHERE j.status = 'succeeded') AS succeeded, \
                 count(j.id) FILTER (WHERE j.status = 'warning') AS warnings, \
                 count(j.id) FILTER (WHERE j.status IN ('failed', 'refused')) AS failed, \
                 count(DISTINCT coalesce(j.connector_id, -j.client_id)) FILTER (WHERE j.status IN ('succeeded', 'warning')) AS sources_ok, \
                 (SELECT count(*) FROM alerts a WHERE a.customer_id = $1 AND a.severity = 'critical' \
-                   AND a.raised_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
-                   AND a.raised_at < $2 - make_interval(days => 7 * w.weeks_ago)) AS critical_alerts \
-         FROM generate_series(0, $3 - 1) AS w(weeks_ago) \
+                   AND a.raised_at >= w.starts AND a.raised_at < w.ends) AS critical_alerts \
+         FROM w \
          LEFT JOIN backup_jobs j ON j.customer_id = $1 AND ($4::bigint IS NULL OR j.reseller_id = $4) \
-              AND j.started_at >= $2 - make_interval(days => 7 * (w.weeks_ago + 1)) \
-              AND j.started_at < $2 - make_interval(days => 7 * w.weeks_ago) \
-         GROUP BY w.weeks_ago ORDER BY w.weeks_ago DESC",
+              AND j.started_at >= w.starts AND j.started_at < w.ends \
+         GROUP BY w.weeks_ago, w.starts, w.ends ORDER BY w.weeks_ago DESC",
     )
     .bind(customer)
     .bind(now)
@@ -306,11 +308,13 @@ async fn the_trend_and_job_days_from_the_roll_up_equal_the_raw_queries_at_any_in
     report_a_mix(&app).await;
     let contoso = app.customer_id("Contoso").await;
     let northwind = app.reseller_id("Northwind Backup Services").await;
-    // Critical alerts on both sides of a week boundary.
+    // Critical alerts on both sides of a week boundary (the midnight that starts this week), and
+    // seven days before now.
     sqlx::query(
         "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) VALUES \
-         ($1, $2, 'critical', 'connector_critical', 'x1', 'x', $3::timestamptz - interval '7 days'), \
-         ($1, $2, 'critical', 'connector_critical', 'x2', 'x', $3::timestamptz - interval '7 days 1 second')",
+         ($1, $2, 'critical', 'connector_critical', 'x1', 'x', (($3::timestamptz AT TIME ZONE 'UTC')::date - 6)::timestamp AT TIME ZONE 'UTC'), \
+         ($1, $2, 'critical', 'connector_critical', 'x2', 'x', (($3::timestamptz AT TIME ZONE 'UTC')::date - 6)::timestamp AT TIME ZONE 'UTC' - interval '1 second'), \
+         ($1, $2, 'critical', 'connector_critical', 'x3', 'x', $3::timestamptz - interval '7 days')",
     )
     .bind(northwind)
     .bind(contoso)
@@ -318,8 +322,8 @@ async fn the_trend_and_job_days_from_the_roll_up_equal_the_raw_queries_at_any_in
     .execute(&app.db)
     .await
     .expect("alerts");
-    // The demo's jobs start at 22:00–22:50 and 01:00–01:40: instants inside those, at midnight, at
-    // noon (where the query switches the side of each boundary day it reads) and at a job's start.
+    // The demo's jobs start at 22:00–22:50 and 01:00–01:40: instants inside those, at midnight,
+    // just before one, at noon and at a job's start.
     let nows = [
         fixed_now(),
         at("2026-06-15T00:00:00Z"),

@@ -556,27 +556,30 @@ pub async fn sla_trend(
     let (reseller, _) = tenant(tx);
     // The number of weeks is written into the SQL, not bound: it is the page's constant, and a
     // generic plan would otherwise guess a thousand weeks and scan the customer's roll-ups whole.
-    // The weeks' days and instants are computed into plain columns first: under row-level
-    // security only comparisons of plain values can be index conditions (a function of an outer
-    // column is not leakproof and would be checked row by row over all of the customer's rows).
+    // Each roll-up row's week is arithmetic on its day, so the customer's 91 days are read once
+    // and grouped, not joined to the weeks (a join filter of 13 weeks per row cost 1.3 ms for
+    // the source days of the customer with 100,000 jobs). The range is on the parameters alone:
+    // under row-level security a comparison with a function of an outer column could not be an
+    // index condition.
     sqlx::query_as::<_, TrendWeek>(&format!(
         "WITH w AS ( \
-             SELECT j AS weeks_ago, d.last_day - 6 AS first_day, d.last_day, \
-                    (d.last_day - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
-                    (d.last_day + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
-             FROM generate_series(0, {weeks} - 1) AS j \
-             CROSS JOIN LATERAL (SELECT ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j AS last_day) d), \
+             SELECT j AS weeks_ago, \
+                    (($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
+                    (($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
+             FROM generate_series(0, {weeks} - 1) AS j), \
          d AS ( \
-             SELECT w.weeks_ago, sum(x.succeeded) AS succeeded, sum(x.warning) AS warnings, \
-                    sum(x.failed + x.refused) AS failed \
-             FROM w JOIN backup_job_days x ON x.customer_id = $1 AND {x_reseller} \
-                  AND x.day BETWEEN w.first_day AND w.last_day \
-             GROUP BY w.weeks_ago), \
+             SELECT (($2::timestamptz AT TIME ZONE 'UTC')::date - x.day) / 7 AS weeks_ago, sum(x.succeeded) AS succeeded, \
+                    sum(x.warning) AS warnings, sum(x.failed + x.refused) AS failed \
+             FROM backup_job_days x WHERE x.customer_id = $1 AND {x_reseller} \
+              AND x.day > ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * {weeks} \
+              AND x.day <= ($2::timestamptz AT TIME ZONE 'UTC')::date \
+             GROUP BY 1), \
          s AS ( \
-             SELECT w.weeks_ago, count(DISTINCT x.source) AS sources_ok \
-             FROM w JOIN backup_job_source_days x ON x.customer_id = $1 AND {x_reseller} \
-                  AND x.day BETWEEN w.first_day AND w.last_day \
-             GROUP BY w.weeks_ago) \
+             SELECT (($2::timestamptz AT TIME ZONE 'UTC')::date - x.day) / 7 AS weeks_ago, count(DISTINCT x.source) AS sources_ok \
+             FROM backup_job_source_days x WHERE x.customer_id = $1 AND {x_reseller} \
+              AND x.day > ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * {weeks} \
+              AND x.day <= ($2::timestamptz AT TIME ZONE 'UTC')::date \
+             GROUP BY 1) \
          SELECT w.weeks_ago::int AS weeks_ago, coalesce(d.succeeded, 0)::bigint AS succeeded, \
                 coalesce(d.warnings, 0)::bigint AS warnings, coalesce(d.failed, 0)::bigint AS failed, \
                 coalesce(s.sources_ok, 0) AS sources_ok, \

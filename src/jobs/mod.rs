@@ -13,7 +13,7 @@ mod reports;
 mod steps;
 
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -123,6 +123,12 @@ impl Engine {
         })
     }
 
+    /// How long since `started`, by the engine's clock (a fixed clock makes every step take no
+    /// time at all).
+    fn since(&self, started: DateTime<Utc>) -> StdDuration {
+        (self.clock.now() - started).to_std().unwrap_or_default()
+    }
+
     /// One tick as if it were `now`: the steps in order, if this instance wins the lock.
     pub async fn tick_at(&self, now: DateTime<Utc>) -> Result<TickOutcome, sqlx::Error> {
         let mut leader = self.db.acquire().await?;
@@ -133,7 +139,7 @@ impl Engine {
         if !won {
             return Ok(TickOutcome::NotLeader);
         }
-        let started = Instant::now();
+        let started = self.clock.now();
         let mut reports = Vec::new();
         for step in steps::STEPS {
             reports.push(self.run_step(step, now).await);
@@ -152,14 +158,14 @@ impl Engine {
             at = %now,
             changed,
             failed = reports.iter().filter(|r| r.error.is_some()).count(),
-            millis = started.elapsed().as_millis() as u64,
+            millis = self.since(started).as_millis() as u64,
             "engine tick"
         );
         Ok(TickOutcome::Ran(reports))
     }
 
     async fn run_step(&self, step: &steps::Step, now: DateTime<Utc>) -> StepReport {
-        let started = Instant::now();
+        let started = self.clock.now();
         let result = async {
             let mut tx = self.db.begin().await?;
             // The steps' statements are estimated costly (passes over the month's roll-ups, every
@@ -167,7 +173,7 @@ impl Engine {
             // statement on the large dataset, spent again on every tick, for plans that run once.
             sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
             let changed = (step.run)(&mut tx, now).await?;
-            record_success(&mut tx, step.name, now, started.elapsed(), changed).await?;
+            record_success(&mut tx, step.name, now, self.since(started), changed).await?;
             tx.commit().await?;
             Ok::<u64, sqlx::Error>(changed)
         }
@@ -206,7 +212,7 @@ impl Engine {
 
     async fn run_mailer(&self, mailer: &Mailer, now: DateTime<Utc>) -> StepReport {
         const NAME: &str = "mailer";
-        let started = Instant::now();
+        let started = self.clock.now();
         let result = mailer::deliver(&self.db, mailer, now).await;
         let (changed, error) = match result {
             Ok(sent) => (sent, None),
@@ -224,7 +230,7 @@ impl Engine {
         )
         .bind(NAME)
         .bind(now)
-        .bind(i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX))
+        .bind(i32::try_from(self.since(started).as_millis()).unwrap_or(i32::MAX))
         .bind(i32::try_from(changed).unwrap_or(i32::MAX))
         .bind(error.clone().unwrap_or_default())
         .execute(&self.db)

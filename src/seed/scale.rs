@@ -133,9 +133,11 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// One generation step: its name, the rows it wrote and the seconds since `started`.
-    fn record(&mut self, step: &'static str, rows: u64, started: Instant) {
-        self.steps.push((step, rows, started.elapsed().as_secs_f64()));
+    /// One generation step: its name, the rows it wrote and the time since `started`, returned.
+    fn record(&mut self, step: &'static str, rows: u64, started: Instant) -> std::time::Duration {
+        let took = started.elapsed();
+        self.steps.push((step, rows, took.as_secs_f64()));
+        took
     }
 }
 
@@ -277,8 +279,8 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     // the same day forecasts only what changes after it.
     let started = Instant::now();
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
-    crate::jobs::record_success(conn, "seat_forecasts", now, started.elapsed(), rows).await?;
-    generated.record("seat_forecasts", rows, started);
+    let took = generated.record("seat_forecasts", rows, started);
+    crate::jobs::record_success(conn, "seat_forecasts", now, took, rows).await?;
     Ok(generated)
 }
 

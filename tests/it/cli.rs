@@ -4,14 +4,12 @@ use std::process::Command;
 
 #[test]
 fn an_unreachable_database_ends_the_process_with_one_clear_sentence() {
-    let output = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
-        .env("BIND", "127.0.0.1:0")
-        .env_remove("APP_DATABASE_URL")
-        .output()
-        .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::common::refused_start(
+        Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
+            .env("BIND", "127.0.0.1:0")
+            .env_remove("APP_DATABASE_URL"),
+    );
     assert!(
         stderr.contains("cannot reach PostgreSQL at postgres://postgres@127.0.0.1:1/msp_portal"),
         "{stderr}"
@@ -25,26 +23,22 @@ fn an_unreachable_database_ends_the_process_with_one_clear_sentence() {
 
 #[test]
 fn a_repeat_longer_than_a_time_span_is_refused_before_the_database_is_reached() {
-    let output = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
-        .args(["recompute", "--repeat-for", "18446744073709551615"])
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
-        .output()
-        .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::common::refused_start(
+        Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+            .args(["recompute", "--repeat-for", "18446744073709551615"])
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal"),
+    );
     assert!(stderr.contains("--repeat-for 18446744073709551615"), "{stderr}");
     assert!(!stderr.contains("cannot reach PostgreSQL"), "refused first: {stderr}");
 }
 
 #[test]
 fn a_malformed_database_url_is_named_as_such() {
-    let output = Command::new(env!("CARGO_BIN_EXE_msp-portal"))
-        .arg("migrate")
-        .env("DATABASE_URL", "mysql://nope")
-        .output()
-        .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::common::refused_start(
+        Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+            .arg("migrate")
+            .env("DATABASE_URL", "mysql://nope"),
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -72,9 +66,7 @@ fn a_terminated_server_finishes_the_request_in_flight() {
     use std::time::{Duration, Instant};
 
     let name = format!("msp_test_{}", uuid::Uuid::new_v4().simple());
-    let base = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
+    let url = crate::common::database_url(&name);
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -180,13 +172,7 @@ fn a_terminated_server_finishes_the_request_in_flight() {
 #[tokio::test]
 async fn recompute_repeats_ticks_for_the_seconds_given() {
     let app = crate::common::TestApp::demo().await;
-    let base = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let url = format!(
-        "{}/{}",
-        base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base),
-        app.name
-    );
+    let url = crate::common::database_url(&app.name);
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_msp-portal"))
             .args(["recompute", "--repeat-for", "1", "--at", crate::common::FIXED_NOW])

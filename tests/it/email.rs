@@ -759,14 +759,12 @@ async fn an_email_in_doubt_is_listed_and_sent_again_only_on_request() {
 
 #[test]
 fn an_unusable_smtp_url_stops_the_start_with_a_clear_sentence_and_no_password() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_msp-portal"))
-        .env("SMTP_URL", "ftp://mailer:hunter2-secret@mail.example:25")
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
-        .env("BIND", "127.0.0.1:0")
-        .output()
-        .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::common::refused_start(
+        std::process::Command::new(env!("CARGO_BIN_EXE_msp-portal"))
+            .env("SMTP_URL", "ftp://mailer:hunter2-secret@mail.example:25")
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/msp_portal")
+            .env("BIND", "127.0.0.1:0"),
+    );
     assert!(stderr.contains("SMTP_URL"), "{stderr}");
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

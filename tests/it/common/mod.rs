@@ -37,6 +37,20 @@ fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The URL of `database` on the test server, for a `msp-portal` process the test starts.
+pub fn database_url(database: &str) -> String {
+    let server = server_url();
+    let base = server.rsplit_once('/').map(|(base, _)| base).unwrap_or(&server);
+    format!("{base}/{database}")
+}
+
+/// Runs the binary, which must refuse to start (exit code 2); its standard error.
+pub fn refused_start(command: &mut std::process::Command) -> String {
+    let output = command.output().expect("the binary runs");
+    assert_eq!(output.status.code(), Some(2));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn options_for(database: &str) -> PgConnectOptions {
     PgConnectOptions::from_str(&server_url())
         .expect("TEST_DATABASE_URL is a valid URL")

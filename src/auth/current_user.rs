@@ -371,8 +371,9 @@ async fn load_user(
         customer_id: opened.scope_customer_id,
         customer_ids: opened.scope_customer_ids,
     };
+    let activity_recorded = opened.activity_recorded;
     let row = opened.session;
-    let mut page_tx = page_tx.map(|tx| store::PageTx::new(tx, settings));
+    let mut page_tx = page_tx.map(|tx| store::PageTx::new(tx, settings, activity_recorded));
     if row.impersonation_expires_at.is_some_and(|at| at <= now) {
         // Ending it writes an audit entry in a transaction of its own: let the lookup's go first
         // rather than hold two connections.

@@ -45,10 +45,20 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<AdminRow>, sqlx::Error> {
 
 /// One of the scope's own owner or admins; `None` for anyone else (customer users, other resellers).
 pub async fn find(tx: &mut Tx, user_id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
+    find_admin(tx, user_id, "").await
+}
+
+/// [`find`], holding the admin's row until the transaction ends, for a change that depends on
+/// what it read (not on a page: a page's transaction is read only).
+pub async fn find_for_update(tx: &mut Tx, user_id: i64) -> Result<Option<AdminRow>, sqlx::Error> {
+    find_admin(tx, user_id, "FOR UPDATE").await
+}
+
+async fn find_admin(tx: &mut Tx, user_id: i64, lock: &'static str) -> Result<Option<AdminRow>, sqlx::Error> {
     let reseller = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
     sqlx::query_as::<_, AdminRow>(&format!(
         "SELECT {COLUMNS} FROM users WHERE id = $1 AND reseller_id = $2 \
-         AND role IN ('reseller_owner', 'reseller_admin') FOR UPDATE"
+         AND role IN ('reseller_owner', 'reseller_admin') {lock}"
     ))
     .bind(user_id)
     .bind(reseller)

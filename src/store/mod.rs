@@ -37,13 +37,39 @@ use crate::domain::tenancy::{Access, Scope};
 pub struct Tx {
     inner: Transaction<'static, Postgres>,
     access: Access,
+    ending: Ending,
+}
+
+/// How a transaction ends once its work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// It may have written: COMMIT.
+    Commit,
+    /// A page's, which wrote nothing and may write nothing (`app_open_session` made it READ ONLY):
+    /// it is dropped instead. The ROLLBACK sqlx queues on drop then travels with the Sync sqlx
+    /// sends when the connection goes back to its pool, where a COMMIT would cost a round trip of
+    /// its own (docs/decisions.md, "A page's transaction is read only").
+    Drop,
+}
+
+impl Ending {
+    async fn end(self, inner: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+        match self {
+            Ending::Commit => inner.commit().await,
+            Ending::Drop => Ok(()),
+        }
+    }
 }
 
 impl Tx {
     /// A transaction whose settings a statement of the store has already made of `access` (see
     /// `agents::open_report`).
     fn adopted(inner: Transaction<'static, Postgres>, access: Access) -> Tx {
-        Tx { inner, access }
+        Tx {
+            inner,
+            access,
+            ending: Ending::Commit,
+        }
     }
 
     pub fn scope(&self) -> &Scope {
@@ -64,8 +90,9 @@ impl Tx {
         }
     }
 
+    /// Ends the transaction, keeping what it wrote (a page's has nothing to keep, see [`Ending`]).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.ending.end(self.inner).await
     }
 }
 
@@ -89,23 +116,47 @@ impl DerefMut for Tx {
 /// On a page (GET) the session layer has already opened the transaction and set its user's scope
 /// ([`PageTx`]); the first `scoped` of the page takes it over, so the page costs one pool acquire
 /// and no extra statement. The settings are set again whenever they differ from what the caller
-/// asks for.
+/// asks for. That transaction is READ ONLY: a page that must write asks for [`writable`].
 pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
     let access = access.into();
     match PageTx::take_current() {
-        Some(opened) if opened.settings == Settings::of(&access) => limit_writes(opened.inner, access).await,
-        Some(opened) => rescoped(opened.inner, access).await,
+        Some(mut opened) => {
+            if opened.settings != Settings::of(&access) {
+                set_settings(&mut opened.inner, &access).await?;
+            }
+            // Already READ ONLY, whatever the account may do.
+            Ok(Tx {
+                inner: opened.inner,
+                access,
+                ending: opened.ending,
+            })
+        }
         None => rescoped(begin(pool).await?, access).await,
     }
 }
 
+/// Like [`scoped`], for the few pages (GET) that write or lock rows: their own transaction, the
+/// page's being READ ONLY. The page's is ended first (committing the session's activity stamp if
+/// its lookup wrote one), so the page still holds one pool connection at a time.
+pub async fn writable(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
+    end_page_tx().await?;
+    rescoped(begin(pool).await?, access).await
+}
+
+/// Ends the page's transaction if nothing took it yet.
+async fn end_page_tx() -> Result<(), sqlx::Error> {
+    match PageTx::take_current() {
+        Some(opened) => opened.ending.end(opened.inner).await,
+        None => Ok(()),
+    }
+}
+
 /// A transaction for logging in and looking up sessions, before any tenant scope is known: the
-/// policies let it see users and sessions and no tenant data.
+/// policies let it see users and sessions and no tenant data. Its own, not the page's, since what
+/// it is for usually writes.
 pub async fn auth(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = match PageTx::take_current() {
-        Some(opened) => opened.inner,
-        None => begin(pool).await?,
-    };
+    end_page_tx().await?;
+    let mut tx = begin(pool).await?;
     sqlx::query(
         "SELECT set_config('app.scope', 'auth', true), set_config('app.reseller_id', '', true), \
                 set_config('app.customer_id', '', true), set_config('app.customer_ids', '', true)",
@@ -138,7 +189,21 @@ pub fn tenant(tx: &Tx) -> (Option<i64>, Option<i64>) {
 /// session change and its audit entry commit together or not at all.
 pub async fn rescoped(mut inner: Transaction<'static, Postgres>, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
     let access = access.into();
-    let settings = Settings::of(&access);
+    set_settings(&mut inner, &access).await?;
+    // A read-only account's transaction is READ ONLY: PostgreSQL itself refuses any write it
+    // tries, whichever handler forgot to check (the error maps to a 403).
+    if access.read_only {
+        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *inner).await?;
+    }
+    Ok(Tx {
+        inner,
+        access,
+        ending: Ending::Commit,
+    })
+}
+
+async fn set_settings(inner: &mut PgConnection, access: &Access) -> Result<(), sqlx::Error> {
+    let settings = Settings::of(access);
     sqlx::query(
         "SELECT set_config('app.scope', $1, true), set_config('app.reseller_id', $2, true), \
                 set_config('app.customer_id', $3, true), set_config('app.customer_ids', $4, true)",
@@ -147,18 +212,9 @@ pub async fn rescoped(mut inner: Transaction<'static, Postgres>, access: impl In
     .bind(settings.reseller_id)
     .bind(settings.customer_id)
     .bind(settings.customer_ids)
-    .execute(&mut *inner)
+    .execute(inner)
     .await?;
-    limit_writes(inner, access).await
-}
-
-/// A read-only account's transaction is READ ONLY: PostgreSQL itself refuses any write it tries,
-/// whichever handler forgot to check (the error maps to a 403).
-async fn limit_writes(mut inner: Transaction<'static, Postgres>, access: Access) -> Result<Tx, sqlx::Error> {
-    if access.read_only {
-        sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *inner).await?;
-    }
-    Ok(Tx { inner, access })
+    Ok(())
 }
 
 /// The tenant settings of a transaction, as the row-level security policies read them.
@@ -196,11 +252,19 @@ pub struct PageTx(Arc<Mutex<Option<Opened>>>);
 struct Opened {
     inner: Transaction<'static, Postgres>,
     settings: Settings,
+    ending: Ending,
 }
 
 impl PageTx {
-    pub fn new(inner: Transaction<'static, Postgres>, settings: Settings) -> PageTx {
-        PageTx(Arc::new(Mutex::new(Some(Opened { inner, settings }))))
+    /// The transaction `sessions::open` left READ ONLY with `settings`; `activity_recorded`: the
+    /// lookup wrote the session's activity stamp, which must be committed.
+    pub fn new(inner: Transaction<'static, Postgres>, settings: Settings, activity_recorded: bool) -> PageTx {
+        let ending = if activity_recorded { Ending::Commit } else { Ending::Drop };
+        PageTx(Arc::new(Mutex::new(Some(Opened {
+            inner,
+            settings,
+            ending,
+        }))))
     }
 
     /// Runs the page with this transaction on offer to its store calls.
@@ -208,10 +272,11 @@ impl PageTx {
         PAGE_TX.scope(self.clone(), page).await
     }
 
-    /// Commits the transaction if the page did not take it: it may hold the session's activity.
+    /// Ends the transaction if the page did not take it, committing the session's activity stamp
+    /// if the lookup wrote one.
     pub async fn finish(&self) -> Result<(), sqlx::Error> {
         match self.take() {
-            Some(opened) => opened.inner.commit().await,
+            Some(opened) => opened.ending.end(opened.inner).await,
             None => Ok(()),
         }
     }

@@ -59,12 +59,14 @@ pub struct OpenedSession {
     pub scope_reseller_id: String,
     pub scope_customer_id: String,
     pub scope_customer_ids: String,
+    /// The lookup wrote the session's activity stamp: its transaction has that to commit.
+    pub activity_recorded: bool,
 }
 
 /// Looks the session up, records activity at most once a minute (so that pages do not each
-/// write), and leaves its user's tenant scope set on the transaction — one statement
-/// (`app_open_session`, migration 20261201800001). On a connection outside a transaction the
-/// settings end with the statement.
+/// write), and leaves its user's tenant scope set on the transaction, which it makes READ ONLY —
+/// one statement (`app_open_session`, migrations 20261201800001 and 20261206000005). On a
+/// connection outside a transaction the settings end with the statement.
 pub async fn open(
     conn: &mut PgConnection,
     id_hash: &[u8],

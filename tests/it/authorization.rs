@@ -799,7 +799,7 @@ async fn a_page_runs_on_the_transaction_of_its_session_lookup_with_its_callers_s
             .await
             .expect("pid");
 
-        let page_tx = PageTx::new(tx, applied.clone());
+        let page_tx = PageTx::new(tx, applied.clone(), opened.activity_recorded);
         let (backend, in_effect) = page_tx
             .run(async {
                 let mut page = store::scoped(&app.app_db, &access).await.expect("scoped");
@@ -807,6 +807,11 @@ async fn a_page_runs_on_the_transaction_of_its_session_lookup_with_its_callers_s
                     .fetch_one(&mut *page)
                     .await
                     .expect("pid");
+                let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+                    .fetch_one(&mut *page)
+                    .await
+                    .expect("read only?");
+                assert_eq!(read_only, "on", "{caller:?}: a page's transaction is read only");
                 let in_effect: (String, String, String, String) = sqlx::query_as(
                     "SELECT current_setting('app.scope'), current_setting('app.reseller_id'), \
                             current_setting('app.customer_id'), current_setting('app.customer_ids')",

@@ -293,6 +293,35 @@ async fn an_idle_session_expires() {
     assert_eq!(response.status, StatusCode::SEE_OTHER);
 }
 
+/// A page's transaction is read only and ends without a COMMIT unless its session lookup wrote the
+/// activity stamp: that stamp must still be kept, or an admin at work would be logged out.
+#[tokio::test]
+async fn pages_keep_a_session_in_use_alive() {
+    let app = TestApp::demo().await;
+    let client = app.login("admin@northwind.example").await;
+    let last_seen = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.username = 'admin@northwind.example'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("the session")
+    };
+    for _ in 0..3 {
+        app.clock.advance(chrono::Duration::minutes(90));
+        assert_eq!(client.get("/dashboard").await.status, StatusCode::OK);
+        assert_eq!(last_seen().await, app.clock_now(), "the page recorded its activity");
+        // Within the minute the stamp is not written again, and the page commits nothing.
+        app.clock.advance(chrono::Duration::seconds(30));
+        assert_eq!(client.get("/customers").await.status, StatusCode::OK);
+        assert_eq!(
+            last_seen().await,
+            app.clock_now() - chrono::Duration::seconds(30)
+        );
+    }
+}
+
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let app = TestApp::demo().await;

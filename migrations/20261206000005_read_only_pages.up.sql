@@ -6,7 +6,7 @@
 -- the Sync it sends when the connection goes back to the pool, rather than COMMIT costing a round
 -- trip of its own. PostgreSQL enforcing it means a page that tries to write fails loudly (25006)
 -- instead of losing its write with the rollback; what a page must write it writes in a transaction
--- of its own (store::writable, store::auth). Otherwise as in migration 20261201800001.
+-- of its own (as store::auth takes). Otherwise as in migration 20261201800001.
 DROP FUNCTION app_open_session(bytea, timestamptz, timestamptz);
 
 CREATE FUNCTION app_open_session(p_id_hash bytea, p_now timestamptz, p_idle_since timestamptz)

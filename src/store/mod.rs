@@ -116,7 +116,8 @@ impl DerefMut for Tx {
 /// On a page (GET) the session layer has already opened the transaction and set its user's scope
 /// ([`PageTx`]); the first `scoped` of the page takes it over, so the page costs one pool acquire
 /// and no extra statement. The settings are set again whenever they differ from what the caller
-/// asks for. That transaction is READ ONLY: a page that must write asks for [`writable`].
+/// asks for. That transaction is READ ONLY: a page (GET) that must write or lock rows needs a
+/// transaction of its own, as [`auth`] takes, ending the page's first (one connection at a time).
 pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
     let access = access.into();
     match PageTx::take_current() {
@@ -133,14 +134,6 @@ pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx
         }
         None => rescoped(begin(pool).await?, access).await,
     }
-}
-
-/// Like [`scoped`], for the few pages (GET) that write or lock rows: their own transaction, the
-/// page's being READ ONLY. The page's is ended first (committing the session's activity stamp if
-/// its lookup wrote one), so the page still holds one pool connection at a time.
-pub async fn writable(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
-    end_page_tx().await?;
-    rescoped(begin(pool).await?, access).await
 }
 
 /// Ends the page's transaction if nothing took it yet.

@@ -297,6 +297,9 @@ async fn tabs_can_be_searched_and_sorted() {
     assert_eq!(customers_in(&found), vec!["Alpine Ski House"]);
     let none = admin.get("/dashboard/expiring?q=zzz").await;
     assert!(none.text(".empty").contains("zzz"));
+    // An empty tab keeps the header, whole.
+    assert_eq!(kpi(&none, "customers"), "18 / 25");
+    assert_eq!(kpi(&none, "expiring"), "6");
     let by_name = admin.get("/dashboard/expiring?sort=customer&dir=asc").await;
     let names = customers_in(&by_name);
     let mut sorted = names.clone();

@@ -252,7 +252,11 @@ impl PageTx {
     /// The transaction `sessions::open` left READ ONLY with `settings`; `activity_recorded`: the
     /// lookup wrote the session's activity stamp, which must be committed.
     pub fn new(inner: Transaction<'static, Postgres>, settings: Settings, activity_recorded: bool) -> PageTx {
-        let ending = if activity_recorded { Ending::Commit } else { Ending::Drop };
+        let ending = if activity_recorded {
+            Ending::Commit
+        } else {
+            Ending::Drop
+        };
         PageTx(Arc::new(Mutex::new(Some(Opened {
             inner,
             settings,

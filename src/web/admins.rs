@@ -273,7 +273,9 @@ async fn set_admin_disabled(state: AppState, user: CurrentUser, id: i64, disable
     user.require(&OWNER)?;
     let now = state.clock().now();
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    let admin = store::admins::find_for_update(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let admin = store::admins::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     refuse_owner(&admin, if disable { "disabled" } else { "re-enabled" })?;
     if admin.disabled_at.is_some() == disable {
         let state_now = if disable { "already disabled" } else { "already enabled" };
@@ -457,7 +459,9 @@ async fn save_admin_access(
     }
     let now = state.clock().now();
     let mut tx = store::scoped(state.db(), &user.access()).await?;
-    let admin = store::admins::find_for_update(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let admin = store::admins::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     refuse_owner(&admin, "limited")?;
     if !check.is_ok() {
         let mut customers = store::admins::customer_choices(&mut tx, id).await?;

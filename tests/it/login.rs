@@ -315,10 +315,7 @@ async fn pages_keep_a_session_in_use_alive() {
         // Within the minute the stamp is not written again, and the page commits nothing.
         app.clock.advance(chrono::Duration::seconds(30));
         assert_eq!(client.get("/customers").await.status, StatusCode::OK);
-        assert_eq!(
-            last_seen().await,
-            app.clock_now() - chrono::Duration::seconds(30)
-        );
+        assert_eq!(last_seen().await, app.clock_now() - chrono::Duration::seconds(30));
     }
 }
 

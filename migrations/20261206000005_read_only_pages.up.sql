@@ -4,7 +4,7 @@
 -- whether it wrote that stamp (activity_recorded). A page then has nothing to commit unless the
 -- stamp was written: store::Tx drops it instead, and the ROLLBACK sqlx queues on drop travels with
 -- the Sync it sends when the connection goes back to the pool, rather than COMMIT costing a round
--- trip of its own. PostgreSQL enforcing it means a page that tries to write fails loudly (25006)
+-- trip of its own. PostgreSQL enforcing it means a page that tries to write is refused (25006)
 -- instead of losing its write with the rollback; what a page must write it writes in a transaction
 -- of its own (as store::auth takes). Otherwise as in migration 20261201800001.
 DROP FUNCTION app_open_session(bytea, timestamptz, timestamptz);

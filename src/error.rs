@@ -161,8 +161,13 @@ impl From<sqlx::Error> for AppError {
                     Self::BadRequest("A value is outside what is allowed.".into())
                 }
                 Some("23503") => Self::Conflict("Something this refers to does not exist any more.".into()),
-                // A write inside a read-only account's transaction (store::rescoped).
-                Some("25006") => Self::ReadOnly,
+                // A write inside a read-only transaction: a read-only account's (store::rescoped), or
+                // a page's (GET) that tried to write through the transaction it was handed, which is
+                // a bug to find, hence the warning.
+                Some("25006") => {
+                    tracing::warn!(error = %db.message(), "a write refused in a read-only transaction");
+                    Self::ReadOnly
+                }
                 // A row the scope's policies do not admit (a scope-checking function refused, or a
                 // write outside the caller's customers): never a crash, never a hint of what exists.
                 Some("42501") => Self::NotFound,

@@ -266,39 +266,18 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
         };
     }
 
-    if let Some(user) = &user {
-        let path = request.uri().path();
-        if user.must_change_password && user.impersonating.is_none() && !matches!(path, PASSWORD_PATH | "/logout") {
-            return first_go_to(
-                PASSWORD_PATH,
-                "You logged in with a one-time password: choose your own to continue.",
-            );
-        }
-        if user.must_enrol_two_factor() && !enrolment_path(path) {
-            return first_go_to(
-                ENROL_PATH,
-                "Your reseller requires two-factor authentication: set it up to continue.",
-            );
-        }
-        if user.access().read_only && is_state_changing(request.method()) && !own_account_path(request.uri().path()) {
-            return AppError::ReadOnly.into_response();
-        }
+    if let Some(response) = user.as_ref().and_then(|user| first_things_first(user, &request)) {
+        end_page_tx(page_tx.as_ref()).await;
+        return response;
     }
 
     request.extensions_mut().insert(Authenticated(user));
     request.extensions_mut().insert(FlashMessage(flash));
-    let mut response = match page_tx {
-        Some(page_tx) => {
-            let response = page_tx.run(next.run(request)).await;
-            // What is left is the session's activity stamp: losing it is no reason to fail a page
-            // that has been rendered.
-            if let Err(error) = page_tx.finish().await {
-                tracing::warn!(%error, "could not commit the session lookup of a page");
-            }
-            response
-        }
+    let mut response = match &page_tx {
+        Some(page_tx) => page_tx.run(next.run(request)).await,
         None => next.run(request).await,
     };
+    end_page_tx(page_tx.as_ref()).await;
     let sets_flash = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -311,6 +290,38 @@ pub async fn session_layer(State(state): State<AppState>, mut request: Request, 
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
+}
+
+/// What the user must do before the page it asked for, or why it may not: the answer instead of
+/// the page.
+fn first_things_first(user: &CurrentUser, request: &Request) -> Option<Response> {
+    let path = request.uri().path();
+    if user.must_change_password && user.impersonating.is_none() && !matches!(path, PASSWORD_PATH | "/logout") {
+        return Some(first_go_to(
+            PASSWORD_PATH,
+            "You logged in with a one-time password: choose your own to continue.",
+        ));
+    }
+    if user.must_enrol_two_factor() && !enrolment_path(path) {
+        return Some(first_go_to(
+            ENROL_PATH,
+            "Your reseller requires two-factor authentication: set it up to continue.",
+        ));
+    }
+    if user.access().read_only && is_state_changing(request.method()) && !own_account_path(path) {
+        return Some(AppError::ReadOnly.into_response());
+    }
+    None
+}
+
+/// Ends the page's transaction if the page did not take it, keeping the session's activity stamp
+/// if the lookup wrote one. Losing that stamp is no reason to fail an answer already made.
+async fn end_page_tx(page_tx: Option<&store::PageTx>) {
+    if let Some(page_tx) = page_tx
+        && let Err(error) = page_tx.finish().await
+    {
+        tracing::warn!(%error, "could not commit the session lookup of a page");
+    }
 }
 
 /// A redirect to what the user must do before anything else, saying why.

@@ -117,7 +117,8 @@ impl DerefMut for Tx {
 /// ([`PageTx`]); the first `scoped` of the page takes it over, so the page costs one pool acquire
 /// and no extra statement. The settings are set again whenever they differ from what the caller
 /// asks for. That transaction is READ ONLY: a page (GET) that must write or lock rows needs a
-/// transaction of its own, as [`auth`] takes, ending the page's first (one connection at a time).
+/// transaction of its own, begun after the page's has ended (one connection at a time), as
+/// [`auth`] does.
 pub async fn scoped(pool: &PgPool, access: impl Into<Access>) -> Result<Tx, sqlx::Error> {
     let access = access.into();
     match PageTx::take_current() {
@@ -236,7 +237,7 @@ tokio::task_local! {
 }
 
 /// The transaction the session layer opened for a page, with the settings it left on it, until
-/// the page's first [`scoped`] or [`auth`] takes it. Only pages (GET) get one: a form post's
+/// the page's first [`scoped`] takes it (or [`auth`] ends it). Only pages (GET) get one: a form post's
 /// body is read (and its CSRF token checked) before its handler runs, and a slow client must not
 /// hold a pool connection meanwhile.
 #[derive(Clone, Default)]

@@ -312,11 +312,20 @@ async fn pages_keep_a_session_in_use_alive() {
         app.clock.advance(chrono::Duration::minutes(90));
         assert_eq!(client.get("/dashboard").await.status, StatusCode::OK);
         assert_eq!(last_seen().await, app.clock_now(), "the page recorded its activity");
-        // Within the minute the stamp is not written again, and the page commits nothing.
+        // Within the minute the stamp is not written again.
         app.clock.advance(chrono::Duration::seconds(30));
         assert_eq!(client.get("/customers").await.status, StatusCode::OK);
         assert_eq!(last_seen().await, app.clock_now() - chrono::Duration::seconds(30));
     }
+    // A page that sends the user to do something else first keeps the stamp too.
+    sqlx::query("UPDATE users SET must_change_password = true WHERE username = 'admin@northwind.example'")
+        .execute(&app.db)
+        .await
+        .expect("a one-time password");
+    app.clock.advance(chrono::Duration::minutes(90));
+    let sent = client.get("/dashboard").await;
+    assert_eq!(sent.location().as_deref(), Some("/account/password"));
+    assert_eq!(last_seen().await, app.clock_now());
 }
 
 #[tokio::test]

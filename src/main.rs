@@ -125,8 +125,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => seed::scale::BENCH_SMALL,
             };
             let owner = db::prepare(&cli.database).await?;
-            let started = std::time::Instant::now();
-            let generated = seed::scale::seed_scaled(&owner, clock.now(), spec, seed).await?;
+            let started = clock.now();
+            let generated = seed::scale::seed_scaled(&owner, clock.as_ref(), spec, seed).await?;
             for (step, rows, seconds) in &generated.steps {
                 println!("{step:<20} {rows:>10} rows {seconds:>8.1} s");
             }
@@ -134,8 +134,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .fetch_one(&owner)
                 .await?;
             println!(
-                "seeded in {:.0} s; database size {size}",
-                started.elapsed().as_secs_f64()
+                "seeded in {} s; database size {size}",
+                (clock.now() - started).num_seconds()
             );
             println!(
                 "Logins (password: {}): the demo's, and {} (largest reseller) … {} ",

@@ -7,12 +7,13 @@
 //! Dates are relative to the clock's now, as in the demo, so the dashboard always has something to
 //! show.
 
-use std::time::Instant;
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgConnection, PgPool};
 
 use crate::auth::passwords;
+use crate::clock::Clock;
 
 /// The shape of a generated dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,9 +134,10 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// One generation step: its name, the rows it wrote and the time since `started`, returned.
-    fn record(&mut self, step: &'static str, rows: u64, started: Instant) -> std::time::Duration {
-        let took = started.elapsed();
+    /// One generation step: its name, the rows it wrote and the time since `started` by `clock`,
+    /// returned.
+    fn record(&mut self, clock: &dyn Clock, step: &'static str, rows: u64, started: DateTime<Utc>) -> StdDuration {
+        let took = (clock.now() - started).to_std().unwrap_or_default();
         self.steps.push((step, rows, took.as_secs_f64()));
         took
     }
@@ -157,8 +159,10 @@ const BULK_TABLES: &[&str] = &[
     "mau_monthly",
 ];
 
-/// Seeds the demo, then the generated resellers, into an empty database (`pool`: the owner's).
-pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, seed: u64) -> anyhow::Result<Generated> {
+/// Seeds the demo, then the generated resellers, into an empty database (`pool`: the owner's), as
+/// of `clock`'s now; the steps are timed by `clock` too.
+pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed: u64) -> anyhow::Result<Generated> {
+    let now = clock.now();
     super::seed_demo(pool, now).await?;
     let mut conn = pool.acquire().await?;
     let conn = conn.acquire().await?;
@@ -176,13 +180,13 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     let seed = i64::try_from(seed % (i64::MAX as u64)).unwrap_or(0);
 
     let definitions = drop_bulk_indexes(conn).await?;
-    let started = Instant::now();
+    let started = clock.now();
     let rows = resellers(conn, &sizes, &password_hash, now).await?;
-    generated.record("resellers", rows, started);
+    generated.record(clock, "resellers", rows, started);
     let before = Ids::of(conn, "customers").await?;
-    let started = Instant::now();
+    let started = clock.now();
     let rows = customers(conn, now, seed).await?;
-    generated.record("customers", rows, started);
+    generated.record(clock, "customers", rows, started);
     let customers = Ids::check(conn, "customers", before).await?;
     let sql_steps: &[(&'static str, String)] = &[
         ("clients", clients_sql(&spec)),
@@ -197,7 +201,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     let mut connectors_first = 0;
     for (name, sql) in sql_steps {
         let before = Ids::of(conn, table_of(name)).await?;
-        let started = Instant::now();
+        let started = clock.now();
         let rows = sqlx::query(sql)
             .bind(now)
             .bind(seed)
@@ -206,7 +210,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
             .await
             .map_err(|e| anyhow::anyhow!("generating {name}: {e}"))?
             .rows_affected();
-        generated.record(name, rows, started);
+        generated.record(clock, name, rows, started);
         match *name {
             "clients" => clients_first = Ids::check(conn, "clients", before).await?,
             "connectors" => connectors_first = Ids::check(conn, "connectors", before).await?,
@@ -221,7 +225,7 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
     sqlx::query("ALTER TABLE backup_jobs DISABLE TRIGGER backup_job_days_insert")
         .execute(&mut *load)
         .await?;
-    let started = Instant::now();
+    let started = clock.now();
     let rows = sqlx::query(&jobs_sql(&spec))
         .bind(now)
         .bind(seed)
@@ -232,8 +236,8 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .await
         .map_err(|e| anyhow::anyhow!("generating backup jobs: {e}"))?
         .rows_affected();
-    generated.record("backup_jobs", rows, started);
-    let started = Instant::now();
+    generated.record(clock, "backup_jobs", rows, started);
+    let started = clock.now();
     let mut rows = 0;
     for sql in [JOB_DAYS_SQL, JOB_SOURCE_DAYS_SQL] {
         rows += sqlx::query(sql)
@@ -247,8 +251,8 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .execute(&mut *load)
         .await?;
     load.commit().await?;
-    generated.record("backup_job_days", rows, started);
-    let started = Instant::now();
+    generated.record(clock, "backup_job_days", rows, started);
+    let started = clock.now();
     let rows = sqlx::query(&restores_sql(&spec))
         .bind(now)
         .bind(seed)
@@ -258,12 +262,12 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
         .await
         .map_err(|e| anyhow::anyhow!("generating restore jobs: {e}"))?
         .rows_affected();
-    generated.record("restore_jobs", rows, started);
+    generated.record(clock, "restore_jobs", rows, started);
 
-    let started = Instant::now();
+    let started = clock.now();
     restore_bulk_indexes(conn, &definitions).await?;
-    generated.record("indexes", definitions.len() as u64, started);
-    let started = Instant::now();
+    generated.record(clock, "indexes", definitions.len() as u64, started);
+    let started = clock.now();
     for table in BULK_TABLES
         .iter()
         .chain(["customers", "seat_limits", "locations", "contacts", "resellers"].iter())
@@ -273,13 +277,13 @@ pub async fn seed_scaled(pool: &PgPool, now: DateTime<Utc>, spec: ScaleSpec, see
             .execute(&mut *conn)
             .await?;
     }
-    generated.record("vacuum_analyze", 0, started);
+    generated.record(clock, "vacuum_analyze", 0, started);
     // The dashboard reads the stored forecasts, so the seed makes the engine's full pass for its
     // day (the demo's limits included) and records it as that day's: the engine's first tick on
     // the same day forecasts only what changes after it.
-    let started = Instant::now();
+    let started = clock.now();
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
-    let took = generated.record("seat_forecasts", rows, started);
+    let took = generated.record(clock, "seat_forecasts", rows, started);
     crate::jobs::record_success(conn, "seat_forecasts", now, took, rows).await?;
     Ok(generated)
 }

@@ -184,7 +184,7 @@ async fn the_bench_small_scale_has_its_counts_and_keeps_the_schema() {
     let schema = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND $1 IS NOT NULL";
     let keys = "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND $1 IS NOT NULL";
     let (indexes_before, keys_before) = (count(&app, schema).await, count(&app, keys).await);
-    seed_scaled(&app.db, fixed_now(), BENCH_SMALL, 7)
+    seed_scaled(&app.db, &msp_portal::clock::FixedClock::at(fixed_now()), BENCH_SMALL, 7)
         .await
         .expect("seed bench-small");
     assert_eq!(count(&app, schema).await, indexes_before, "every index is rebuilt");

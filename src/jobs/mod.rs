@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgExecutor, PgPool};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -173,7 +173,7 @@ impl Engine {
             // statement on the large dataset, spent again on every tick, for plans that run once.
             sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
             let changed = (step.run)(&mut tx, now).await?;
-            record_success(&mut tx, step.name, now, self.since(started), changed).await?;
+            record_run(&mut *tx, step.name, now, self.since(started), changed, None).await?;
             tx.commit().await?;
             Ok::<u64, sqlx::Error>(changed)
         }
@@ -221,20 +221,7 @@ impl Engine {
                 (0, Some(error.to_string()))
             }
         };
-        let recorded = sqlx::query(
-            "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
-             VALUES ($1, $2, CASE WHEN $5 = '' THEN $2 END, $3, $4, $5) \
-             ON CONFLICT (step) DO UPDATE SET last_started_at = $2, \
-                 last_success_at = coalesce(EXCLUDED.last_success_at, engine_steps.last_success_at), \
-                 last_duration_ms = $3, last_changed = $4, last_error = $5",
-        )
-        .bind(NAME)
-        .bind(now)
-        .bind(i32::try_from(self.since(started).as_millis()).unwrap_or(i32::MAX))
-        .bind(i32::try_from(changed).unwrap_or(i32::MAX))
-        .bind(error.clone().unwrap_or_default())
-        .execute(&self.db)
-        .await;
+        let recorded = record_run(&self.db, NAME, now, self.since(started), changed, error.as_deref()).await;
         if let Err(problem) = recorded {
             tracing::warn!(error = %problem, "could not record the mailer's run");
         }
@@ -268,27 +255,31 @@ impl Engine {
     }
 }
 
-/// Records that `step` ran successfully at `now`: the steps that throttle themselves (the 15-minute
-/// SLA pass, the daily forecast pass) read it to decide what is due. The bulk seed records the
+/// Records a run of `step` at `now`: its time, what it changed and its error if it failed (a failed
+/// run keeps the last success). The steps that throttle themselves (the 15-minute SLA pass, the
+/// daily forecast pass) read the last success to decide what is due; the bulk seed records the
 /// forecast pass it makes as the day's, so the first tick after it does not repeat it.
-pub async fn record_success(
-    conn: &mut PgConnection,
+pub async fn record_run<'e>(
+    db: impl PgExecutor<'e>,
     step: &str,
     now: DateTime<Utc>,
     took: StdDuration,
     changed: u64,
+    error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO engine_steps (step, last_started_at, last_success_at, last_duration_ms, last_changed, last_error) \
-         VALUES ($1, $2, $2, $3, $4, '') \
-         ON CONFLICT (step) DO UPDATE SET last_started_at = $2, last_success_at = $2, last_duration_ms = $3, \
-             last_changed = $4, last_error = ''",
+         VALUES ($1, $2, CASE WHEN $5 = '' THEN $2 END, $3, $4, $5) \
+         ON CONFLICT (step) DO UPDATE SET last_started_at = $2, \
+             last_success_at = coalesce(EXCLUDED.last_success_at, engine_steps.last_success_at), \
+             last_duration_ms = $3, last_changed = $4, last_error = $5",
     )
     .bind(step)
     .bind(now)
     .bind(i32::try_from(took.as_millis()).unwrap_or(i32::MAX))
     .bind(i32::try_from(changed).unwrap_or(i32::MAX))
-    .execute(&mut *conn)
+    .bind(error.unwrap_or_default())
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -284,7 +284,7 @@ pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed
     let started = clock.now();
     let rows = crate::jobs::forecast_seat_limits(conn, now.date_naive()).await?;
     let took = generated.record(clock, "seat_forecasts", rows, started);
-    crate::jobs::record_success(conn, "seat_forecasts", now, took, rows).await?;
+    crate::jobs::record_run(&mut *conn, "seat_forecasts", now, took, rows, None).await?;
     Ok(generated)
 }
 

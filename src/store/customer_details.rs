@@ -560,25 +560,25 @@ pub async fn sla_trend(
     // and grouped, not joined to the weeks (a join filter of 13 weeks per row cost 1.3 ms for
     // the source days of the customer with 100,000 jobs). The range is on the parameters alone:
     // under row-level security a comparison with a function of an outer column could not be an
-    // index condition.
+    // index condition. `$2` is `now`'s UTC day.
     sqlx::query_as::<_, TrendWeek>(&format!(
         "WITH w AS ( \
              SELECT j AS weeks_ago, \
-                    (($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
-                    (($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * j + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
+                    ($2::date - 7 * j - 6)::timestamp AT TIME ZONE 'UTC' AS starts, \
+                    ($2::date - 7 * j + 1)::timestamp AT TIME ZONE 'UTC' AS ends \
              FROM generate_series(0, {weeks} - 1) AS j), \
          d AS ( \
-             SELECT (($2::timestamptz AT TIME ZONE 'UTC')::date - x.day) / 7 AS weeks_ago, sum(x.succeeded) AS succeeded, \
+             SELECT ($2::date - x.day) / 7 AS weeks_ago, sum(x.succeeded) AS succeeded, \
                     sum(x.warning) AS warnings, sum(x.failed + x.refused) AS failed \
              FROM backup_job_days x WHERE x.customer_id = $1 AND {x_reseller} \
-              AND x.day > ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * {weeks} \
-              AND x.day <= ($2::timestamptz AT TIME ZONE 'UTC')::date \
+              AND x.day > $2::date - 7 * {weeks} \
+              AND x.day <= $2::date \
              GROUP BY 1), \
          s AS ( \
-             SELECT (($2::timestamptz AT TIME ZONE 'UTC')::date - x.day) / 7 AS weeks_ago, count(DISTINCT x.source) AS sources_ok \
+             SELECT ($2::date - x.day) / 7 AS weeks_ago, count(DISTINCT x.source) AS sources_ok \
              FROM backup_job_source_days x WHERE x.customer_id = $1 AND {x_reseller} \
-              AND x.day > ($2::timestamptz AT TIME ZONE 'UTC')::date - 7 * {weeks} \
-              AND x.day <= ($2::timestamptz AT TIME ZONE 'UTC')::date \
+              AND x.day > $2::date - 7 * {weeks} \
+              AND x.day <= $2::date \
              GROUP BY 1) \
          SELECT w.weeks_ago::int AS weeks_ago, coalesce(d.succeeded, 0)::bigint AS succeeded, \
                 coalesce(d.warnings, 0)::bigint AS warnings, coalesce(d.failed, 0)::bigint AS failed, \
@@ -590,7 +590,7 @@ pub async fn sla_trend(
         x_reseller = by_reseller_at(reseller, "x.reseller_id", 3),
     ))
     .bind(customer_id)
-    .bind(now)
+    .bind(now.date_naive())
     .bind(reseller)
     .fetch_all(&mut **tx)
     .await

@@ -134,6 +134,14 @@ impl AgentToken {
     }
 }
 
+/// A client an admin has disabled: neither its reports nor a new registration are accepted.
+pub fn client_disabled() -> ApiError {
+    refused(
+        "client_disabled",
+        "An administrator has disabled this client; nothing it sends is accepted until it is enabled again.",
+    )
+}
+
 pub fn invalid_token() -> ApiError {
     unauthorized(
         "invalid_token",

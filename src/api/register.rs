@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiJson, ErrorResponse, refused, unauthorized};
+use super::{ApiJson, ErrorResponse, client_disabled, refused, unauthorized};
 use crate::auth::sessions::{constant_time_eq, random_token, sha256_hex};
 use crate::domain::licensing::{ClientRefusal, McalRefusal, check_new_client, mcal_pool_free};
 use crate::domain::tenancy::Scope;
@@ -78,7 +78,7 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
         (status = 400, description = "Malformed request: `bad_request`", body = ErrorResponse),
         (status = 401, description = "`invalid_credentials`: unknown customer or wrong pass key (the same answer for both)", body = ErrorResponse),
         (status = 403, description = "Refused by a rule: `customer_deactivated`, `customer_scheduled_for_deletion`, \
-            `client_not_authorized` (auto-authorization is off and no admin added this client), `mcal_allotment_used_up`, \
+            `client_disabled` (an admin disabled this client), `client_not_authorized` (auto-authorization is off and no admin added this client), `mcal_allotment_used_up`, \
             `mcal_pool_used_up`, `max_clients_reached`, `space_quota_exceeded`", body = ErrorResponse),
         (status = 413, description = "`payload_too_large`", body = ErrorResponse),
         (status = 429, description = "`rate_limited`; see Retry-After", body = ErrorResponse),
@@ -154,7 +154,8 @@ pub async fn register_client(
         now,
     };
     let created = match store::agents::existing_client(&mut tx, customer.id, client_key).await? {
-        Some(client_id) => {
+        Some((_, true)) => return Err(client_disabled()),
+        Some((client_id, false)) => {
             store::agents::refresh_client(&mut tx, client_id, &registration).await?;
             false
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AgentToken, ApiJson, ErrorResponse, invalid_token, refused};
+use super::{AgentToken, ApiJson, ErrorResponse, client_disabled, invalid_token, refused};
 use crate::error::{ApiError, AppError};
 use crate::jobs::GRACE_ENDED_REASON;
 use crate::state::AppState;
@@ -322,7 +322,7 @@ fn check_report(report: &ReportRequest, now: DateTime<Utc>) -> Result<(), ApiErr
         (status = 200, description = "Stored; refused and duplicate jobs are listed", body = ReportResponse),
         (status = 400, description = "Malformed or impossible content: `bad_request`; nothing is stored", body = ErrorResponse),
         (status = 401, description = "`invalid_token`", body = ErrorResponse),
-        (status = 403, description = "`customer_deactivated`, `customer_scheduled_for_deletion`, `unknown_connector`", body = ErrorResponse),
+        (status = 403, description = "`client_disabled`, `customer_deactivated`, `customer_scheduled_for_deletion`, `unknown_connector`", body = ErrorResponse),
         (status = 413, description = "`payload_too_large`", body = ErrorResponse),
         (status = 429, description = "`rate_limited`; see Retry-After", body = ErrorResponse),
     )
@@ -463,6 +463,8 @@ fn job_record(job: &JobReport) -> JobRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     InvalidToken,
+    /// An admin has disabled the client.
+    ClientDisabled,
     ScheduledForDeletion,
     Deactivated,
     /// The first job naming a connector the customer does not have.
@@ -473,6 +475,7 @@ impl Refusal {
     /// The refusal `agent_store_reports` names by `code` (`job`: the job it names, if any).
     pub fn of_code(code: &str, job: Option<String>) -> Refusal {
         match code {
+            "client_disabled" => Refusal::ClientDisabled,
             "customer_scheduled_for_deletion" => Refusal::ScheduledForDeletion,
             "customer_deactivated" => Refusal::Deactivated,
             "unknown_connector" => Refusal::UnknownConnector(job.unwrap_or_default()),
@@ -486,6 +489,7 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> ApiError {
         match refusal {
             Refusal::InvalidToken => invalid_token(),
+            Refusal::ClientDisabled => client_disabled(),
             Refusal::ScheduledForDeletion => refused(
                 "customer_scheduled_for_deletion",
                 "The customer is scheduled for deletion; reports are not accepted.",

@@ -112,13 +112,19 @@ pub async fn lock_pool(tx: &mut Tx, reseller_id: i64) -> Result<(i64, i64), sqlx
     Ok((i64::from(pool), drawing))
 }
 
-/// The client with this id under the customer, if any (its id and whether an admin added it).
-pub async fn existing_client(tx: &mut Tx, customer_id: i64, client_key: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM clients WHERE customer_id = $1 AND lower(client_key) = lower($2)")
-        .bind(customer_id)
-        .bind(client_key)
-        .fetch_optional(&mut **tx)
-        .await
+/// The client with this id under the customer, if any: its id and whether an admin disabled it.
+pub async fn existing_client(
+    tx: &mut Tx,
+    customer_id: i64,
+    client_key: &str,
+) -> Result<Option<(i64, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, status = 'disabled' FROM clients WHERE customer_id = $1 AND lower(client_key) = lower($2)",
+    )
+    .bind(customer_id)
+    .bind(client_key)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 pub struct Registration<'a> {

@@ -1,5 +1,5 @@
-//! A customer's clients (backup machines): listing, adding by hand, deleting, and what the
-//! MCAL and max-client rules need to know before a client is added.
+//! A customer's clients (backup machines): listing, adding by hand, disabling and enabling,
+//! deleting, and what the MCAL and max-client rules need to know before a client is added.
 
 use chrono::{DateTime, Utc};
 
@@ -103,6 +103,31 @@ pub async fn insert(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(inserted)
+}
+
+/// Disables a client (its agent's reports and registrations are refused from then on) or enables
+/// it again: back to `offline` until its agent next reports, or `pending` if it never has. Returns
+/// whether the status changed (false: it already was so). The caller holds the customer's row
+/// locked, as agent reports take it, so no report is half stored across the change.
+pub async fn set_disabled(
+    tx: &mut Tx,
+    reseller_id: i64,
+    customer_id: i64,
+    client_id: i64,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE clients SET status = CASE WHEN $4 THEN 'disabled' \
+                                          WHEN last_seen_at IS NULL THEN 'pending' ELSE 'offline' END \
+         WHERE id = $1 AND customer_id = $2 AND reseller_id = $3 AND (status = 'disabled') IS DISTINCT FROM $4",
+    )
+    .bind(client_id)
+    .bind(customer_id)
+    .bind(reseller_id)
+    .bind(disabled)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Deletes a client and records it in the deleted-items report.

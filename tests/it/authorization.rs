@@ -400,6 +400,28 @@ fn cases(ids: &Ids) -> Vec<Case> {
         OTHER_TENANT_ACTION,
     ));
     cases.push(get(
+        "/customers/{id}/clients/{client_id}/disable",
+        format!("/customers/{own}/clients/{own_client}/disable"),
+        STAFF_PAGE,
+    ));
+    cases.push(get(
+        "/customers/{id}/clients/{client_id}/disable",
+        format!("/customers/{other}/clients/{other_client}/disable"),
+        OTHER_TENANT_PAGE,
+    ));
+    for route in [
+        "/customers/{id}/clients/{client_id}/disable",
+        "/customers/{id}/clients/{client_id}/enable",
+    ] {
+        cases.push(post(
+            route,
+            route
+                .replace("{id}", &other.to_string())
+                .replace("{client_id}", &other_client.to_string()),
+            OTHER_TENANT_ACTION,
+        ));
+    }
+    cases.push(get(
         "/customers/{id}/clients/{client_id}/delete",
         format!("/customers/{own}/clients/{own_client}/delete"),
         STAFF_PAGE,

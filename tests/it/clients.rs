@@ -240,3 +240,164 @@ async fn another_resellers_client_cannot_be_deleted_through_a_own_customers_url(
         1
     );
 }
+
+async fn client_status(app: &TestApp, client_key: &str) -> (i64, String) {
+    sqlx::query_as("SELECT id, status FROM clients WHERE client_key = $1")
+        .bind(client_key)
+        .fetch_one(&app.db)
+        .await
+        .expect("client")
+}
+
+fn one_job(id: &str) -> serde_json::Value {
+    serde_json::json!({"jobs": [{"id": id, "kind": "backup", "started_at": "2026-06-15T08:00:00Z",
+                                 "ended_at": "2026-06-15T09:00:00Z", "status": "succeeded", "bytes": 10}]})
+}
+
+fn code_of(response: &crate::common::TestResponse) -> String {
+    let value: serde_json::Value = serde_json::from_str(&response.body).expect("JSON");
+    value["code"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_disabled_client_is_refused_until_it_is_enabled_again() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    let token = app.agent_token("Contoso", "DESK-7").await;
+    let (client, status) = client_status(&app, "DESK-7").await;
+    assert_eq!(status, "online");
+    let audited = |action: &'static str| {
+        let app = &app;
+        async move {
+            count(
+                app,
+                &format!("SELECT count(*) FROM audit_log WHERE customer_id = $1 AND action = '{action}'"),
+                contoso,
+            )
+            .await
+        }
+    };
+    let admin = app.login("admin@northwind.example").await;
+
+    let confirm = admin
+        .get(&format!("/customers/{contoso}/clients/{client}/disable"))
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.text("h1").starts_with("Disable client DESK-7"));
+    assert_eq!(
+        client_status(&app, "DESK-7").await.1,
+        "online",
+        "asking changes nothing"
+    );
+    let disabled = admin
+        .post_form(&format!("/customers/{contoso}/clients/{client}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.body);
+    assert_eq!(client_status(&app, "DESK-7").await.1, "disabled");
+    assert_eq!(audited("client_disabled").await, 1);
+    let page = admin.get(&format!("/customers/{contoso}/clients")).await;
+    assert!(page.text(".flash").contains("was disabled"));
+    assert!(
+        page.text(&format!("tr[data-client=\"{client}\"] td.status"))
+            .contains("disabled")
+    );
+    assert!(
+        page.text(&format!("tr[data-client=\"{client}\"] .row-actions"))
+            .contains("Enable client DESK-7")
+    );
+
+    // Its agent: a report of jobs alone (stored in batches), a report with more than jobs (stored
+    // alone) and a registration are all refused, and none of them changes anything.
+    let jobs_before = count(&app, "SELECT count(*) FROM backup_jobs WHERE customer_id = $1", contoso).await;
+    let report = app.post_report(&token, &one_job("after-disable")).await;
+    assert_eq!(report.status, StatusCode::FORBIDDEN, "{}", report.body);
+    assert_eq!(code_of(&report), "client_disabled");
+    let mut fuller = one_job("after-disable-2");
+    fuller["connectors"] =
+        serde_json::json!([{"name": "Disabled's mail", "kind": "microsoft_365", "health": "healthy"}]);
+    let report = app.post_report(&token, &fuller).await;
+    assert_eq!(report.status, StatusCode::FORBIDDEN, "{}", report.body);
+    assert_eq!(code_of(&report), "client_disabled");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM backup_jobs WHERE customer_id = $1", contoso).await,
+        jobs_before
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM connectors WHERE customer_id = $1 AND name = 'Disabled''s mail'",
+            contoso
+        )
+        .await,
+        0
+    );
+    let register = app
+        .client()
+        .send(
+            axum::http::Method::POST,
+            "/api/v1/register",
+            Some(
+                serde_json::json!({"customer": "Contoso", "pass_key": msp_portal::seed::demo_pass_key("Contoso"),
+                                   "client_id": "desk-7"})
+                .to_string(),
+            ),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(register.status, StatusCode::FORBIDDEN, "{}", register.body);
+    assert_eq!(code_of(&register), "client_disabled");
+    assert_eq!(client_status(&app, "DESK-7").await.1, "disabled");
+
+    // Disabling twice changes nothing more.
+    admin
+        .post_form(&format!("/customers/{contoso}/clients/{client}/disable"), &[])
+        .await;
+    assert_eq!(audited("client_disabled").await, 1);
+
+    let enabled = admin
+        .post_form(&format!("/customers/{contoso}/clients/{client}/enable"), &[])
+        .await;
+    assert_eq!(enabled.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        client_status(&app, "DESK-7").await.1,
+        "offline",
+        "it has reported before; online again when it next reports"
+    );
+    assert_eq!(audited("client_enabled").await, 1);
+    let report = app.post_report(&token, &one_job("after-enable")).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    assert_eq!(client_status(&app, "DESK-7").await.1, "online");
+}
+
+#[tokio::test]
+async fn a_client_that_never_reported_is_pending_again_when_enabled() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
+        .bind(contoso)
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+    let admin = app.login("admin@northwind.example").await;
+    admin.get("/customers").await;
+    let added = admin
+        .post_form(
+            &format!("/customers/{contoso}/clients/new"),
+            &[("client_key", "SPARE-1")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let (client, status) = client_status(&app, "SPARE-1").await;
+    assert_eq!(status, "pending");
+    for (action, after) in [("disable", "disabled"), ("enable", "pending")] {
+        let response = admin
+            .post_form(&format!("/customers/{contoso}/clients/{client}/{action}"), &[])
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        assert_eq!(client_status(&app, "SPARE-1").await.1, after);
+    }
+    let bad = admin
+        .post_form(&format!("/customers/{contoso}/clients/abc/disable"), &[])
+        .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+}

@@ -43,6 +43,12 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
     let litware = app.agent_token("Litware", "BATCH-4").await;
     let graphic = app.agent_token("Graphic Design Institute", "BATCH-5").await;
     let woodgrove = app.agent_token("Woodgrove Bank", "BATCH-6").await;
+    let disabled = app.agent_token("Contoso", "BATCH-7").await;
+    owner_exec(
+        &app,
+        "UPDATE clients SET status = 'disabled' WHERE client_key = 'BATCH-7'",
+    )
+    .await;
     owner_exec(&app, "UPDATE customers SET activated = false WHERE name = 'Litware'").await;
     owner_exec(
         &app,
@@ -72,6 +78,7 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
         &importers,
         &woodgrove,
         &contoso_other,
+        &disabled,
     ]
     .iter()
     .map(|t| sha256_hex(t))
@@ -88,6 +95,7 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
         vec![job("w-1", false, None), job("w-2", false, Some("Nope"))],
         vec![job("x-1", false, None), job("x-2", true, None)],
         vec![job("dup", false, None), job("c-2", false, None)],
+        vec![job("d-1", false, None)],
     ];
     let batch: Vec<BatchedReport> = hashes
         .iter()
@@ -129,6 +137,7 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
             ),
             row(6, "stored", Some("x-2"), None),
             row(7, "stored", Some("c-2"), None),
+            row(8, "client_disabled", None, None),
         ]
     );
 
@@ -137,7 +146,7 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
     let stored: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
         "SELECT j.external_id, c.name, k.client_key, j.status FROM backup_jobs j JOIN customers c ON c.id = j.customer_id \
          LEFT JOIN clients k ON k.id = j.client_id \
-         WHERE j.external_id IN ('b-1', 'dup', 'c-2', 'u-1', 'l-1', 'g-1', 'w-1', 'w-2', 'x-1') ORDER BY 1",
+         WHERE j.external_id IN ('b-1', 'dup', 'c-2', 'u-1', 'l-1', 'g-1', 'w-1', 'w-2', 'x-1', 'd-1') ORDER BY 1",
     )
     .fetch_all(&app.db)
     .await
@@ -171,6 +180,14 @@ async fn a_batch_decides_each_report_as_if_it_came_alone() {
         client_seen(&app, "BATCH-3").await,
         seen_before,
         "a refused report is not heard from"
+    );
+    let disabled_status: String = sqlx::query_scalar("SELECT status FROM clients WHERE client_key = 'BATCH-7'")
+        .fetch_one(&app.db)
+        .await
+        .expect("client");
+    assert_eq!(
+        disabled_status, "disabled",
+        "a disabled client's report does not set it online"
     );
 
     // The same batch again stores nothing new: every job is a duplicate.

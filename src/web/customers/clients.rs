@@ -1,5 +1,6 @@
 //! `/customers/{id}/clients…` and `/customers/{id}/deleted`: a customer's clients, adding one by
-//! hand (under the MCAL and max-client rules), deleting one, and the deleted-items report.
+//! hand (under the MCAL and max-client rules), disabling and enabling one, deleting one, and the
+//! deleted-items report.
 
 use askama::Template;
 use axum::Form;
@@ -212,6 +213,96 @@ pub async fn delete_client(
         &format!("/customers/{id}/clients"),
         Flash::success(format!("Client {} was deleted.", client.client_key)),
     ))
+}
+
+pub async fn confirm_disable_client(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: FlashMessage,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    require_staff(&user)?;
+    let (id, client_id) = (parse_id(&id)?, parse_id(&client_id)?);
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
+    let customer = store::customers::get(&mut tx, id).await?;
+    let client = store::clients::get(&mut tx, id, client_id).await?;
+    tx.commit().await?;
+    let last_seen = client.last_seen_at.map_or_else(
+        || "Its agent has not reported yet.".to_string(),
+        |at| format!("Its agent last reported at {}.", at.format("%Y-%m-%d %H:%M UTC")),
+    );
+    let page = ConfirmPage {
+        layout: Layout::new(&user, flash, "customers", "Disable a client"),
+        heading: format!("Disable client {}?", client.client_key),
+        message: format!(
+            "Its agent's reports and registrations are refused until you enable the client again. \
+             What it has backed up stays, and it keeps its MCAL of {}.",
+            customer.name
+        ),
+        details: vec![last_seen],
+        action: format!("/customers/{id}/clients/{client_id}/disable"),
+        hidden: vec![],
+        button: "Disable client".into(),
+        cancel: format!("/customers/{id}/clients"),
+        danger: true,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub async fn disable_client(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    set_client_disabled(&state, &user, &id, &client_id, true).await
+}
+
+pub async fn enable_client(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    set_client_disabled(&state, &user, &id, &client_id, false).await
+}
+
+async fn set_client_disabled(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    client_id: &str,
+    disabled: bool,
+) -> Result<Response, AppError> {
+    require_staff(user)?;
+    let (id, client_id) = (parse_id(id)?, parse_id(client_id)?);
+    let now = state.clock().now();
+    let mut tx = store::scoped(state.db(), &user.access()).await?;
+    // Agent reports lock the customer's row first; so does this, so that a report is stored
+    // wholly before the change or refused wholly after it.
+    store::customers::lock(&mut tx, id).await?;
+    let customer = store::customers::get(&mut tx, id).await?;
+    let client = store::clients::get(&mut tx, id, client_id).await?;
+    let changed = store::clients::set_disabled(&mut tx, customer.reseller_id, id, client_id, disabled).await?;
+    let key = &client.client_key;
+    let flash = match (changed, disabled) {
+        (false, true) => Flash::error(format!("Client {key} already was disabled.")),
+        (false, false) => Flash::error(format!("Client {key} already was enabled.")),
+        (true, true) => Flash::success(format!(
+            "Client {key} was disabled; its agent's reports are refused until you enable it."
+        )),
+        (true, false) => Flash::success(format!(
+            "Client {key} was enabled; its agent's reports are accepted again."
+        )),
+    };
+    if changed {
+        let action = if disabled { "client_disabled" } else { "client_enabled" };
+        let mut entry = customer_audit(user, now, action, customer.reseller_id, id);
+        entry.object_kind = "client";
+        entry.object_id = client_id.to_string();
+        entry.changes = json!({"client_key": key, "status_before": client.status});
+        store::audit::record(&mut tx, entry).await?;
+        tx.commit().await?;
+    }
+    Ok(redirect_with_flash(&format!("/customers/{id}/clients"), flash))
 }
 
 #[derive(Template)]

@@ -45,6 +45,14 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/clients/{client_id}/delete",
             get(clients::confirm_delete_client).post(clients::delete_client),
         )
+        .route(
+            "/customers/{id}/clients/{client_id}/disable",
+            get(clients::confirm_disable_client).post(clients::disable_client),
+        )
+        .route(
+            "/customers/{id}/clients/{client_id}/enable",
+            post(clients::enable_client),
+        )
         .route("/customers/{id}/deleted", get(clients::show_deleted_items))
         .route(
             "/customers/{id}/delete",

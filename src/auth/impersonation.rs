@@ -2,11 +2,11 @@
 //! (auth scope) and write the audit entry (the customer's scope) in one transaction, so neither
 //! happens without the other.
 //!
-//! An impersonation that runs past its time limit (`IMPERSONATION_MINUTES`, 30 by default) is ended by the first request of that session
-//! that sees it expired (the session loader): that request records `impersonation_ended` with
-//! "time limit" and the admin is back in its own session. A session that ends altogether first
-//! (log out, idle timeout) takes its impersonation with it; log out records the end, an idle
-//! session does not (nothing runs when nobody asks).
+//! An impersonation that runs past its time limit (`IMPERSONATION_MINUTES`, 30 by default) is ended
+//! by the first request of that session that sees it expired (the session loader): that request
+//! records `impersonation_ended` with "time limit" and the admin is back in its own session. When
+//! no request comes (the admin walked away, the session timed out), the engine's housekeeping ends
+//! it and records the same within a tick (jobs::steps). Log out records the end too.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

@@ -749,11 +749,51 @@ async fn forecast(conn: &mut PgConnection, today: NaiveDate, which: Forecasts) -
     Ok(done.rows_affected())
 }
 
-/// Sessions past their absolute expiry are removed.
+/// Impersonations past their time limit, or whose session expires, are ended and recorded as a
+/// request of the session would have (auth::impersonation): an admin who walks away while acting
+/// as a customer still leaves an `impersonation_ended` in the customer's audit log, since no
+/// request comes to notice (a customer deleted since has no id left to record it under, and is
+/// skipped, as the request path skips it). Then sessions past their absolute expiry are removed.
 async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    // FOR UPDATE: a request ending the same impersonation at the same moment (it locks the row
+    // too) either ends it first, and the row is no longer selected, or waits and finds it ended.
+    let impersonations = count(
+        tx,
+        "WITH old AS ( \
+             SELECT id_hash, user_id, impersonated_customer_id, impersonated_reseller_id, impersonated_customer_name, \
+                    impersonation_reason, impersonation_started_at, \
+                    least(impersonation_expires_at, expires_at) AS ended_at, \
+                    CASE WHEN impersonation_expires_at <= $1 THEN 'time limit' ELSE 'session expired' END AS ended_by \
+             FROM sessions \
+             WHERE impersonation_started_at IS NOT NULL AND (impersonation_expires_at <= $1 OR expires_at <= $1) \
+             FOR UPDATE), \
+         ended AS ( \
+             UPDATE sessions s SET impersonated_customer_id = NULL, impersonated_reseller_id = NULL, \
+                    impersonated_customer_name = NULL, impersonation_reason = NULL, impersonation_started_at = NULL, \
+                    impersonation_expires_at = NULL \
+             FROM old WHERE s.id_hash = old.id_hash \
+             RETURNING old.*), \
+         audited AS ( \
+             INSERT INTO audit_log (at, actor_user_id, actor_name, reseller_id, customer_id, action, object_kind, \
+                                    object_id, changes, reason) \
+             SELECT $1, e.user_id, coalesce(nullif(u.display_name, ''), u.username), e.impersonated_reseller_id, \
+                    e.impersonated_customer_id, 'impersonation_ended', 'customer', e.impersonated_customer_id::text, \
+                    jsonb_build_object( \
+                        'logged_in_as', jsonb_build_object('before', e.impersonated_customer_name, 'after', null), \
+                        'ended_by', jsonb_build_object('before', null, 'after', e.ended_by), \
+                        'minutes', jsonb_build_object('before', null, 'after', \
+                            floor(extract(epoch FROM least(e.ended_at, $1) - e.impersonation_started_at) / 60)::int)), \
+                    coalesce(e.impersonation_reason, '') \
+             FROM ended e JOIN users u ON u.id = e.user_id \
+             WHERE e.impersonated_customer_id IS NOT NULL AND e.impersonated_reseller_id IS NOT NULL \
+             RETURNING 1) \
+         SELECT count(*) FROM ended",
+        now,
+    )
+    .await?;
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(done.rows_affected())
+    Ok(impersonations + done.rows_affected())
 }

@@ -1,5 +1,7 @@
 //! `/impersonation`: "log in as" a customer, its rights, its time limit and its audit trail.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use chrono::Duration;
 
@@ -158,6 +160,43 @@ async fn the_impersonation_ends_by_itself_after_thirty_minutes_and_the_end_is_au
         .await
         .expect("count");
     assert_eq!(open, 0);
+}
+
+#[tokio::test]
+async fn an_impersonation_left_idle_past_its_limit_is_ended_and_audited_by_the_engine() {
+    let app = TestApp::demo().await;
+    let client = start(&app, "admin@northwind.example", "Contoso").await;
+    app.clock.advance(Duration::minutes(12));
+    client.get("/portal").await;
+    // The admin walks away: no request of the session comes again.
+    app.clock.advance(Duration::minutes(40));
+    let engine = msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
+    engine.tick().await.expect("tick");
+    let ended: Vec<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT actor_name, changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint, reason \
+         FROM audit_log WHERE action = 'impersonation_ended' \
+           AND customer_id = (SELECT id FROM customers WHERE name = 'Contoso')",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("rows");
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    let (actor, ended_by, minutes, reason) = &ended[0];
+    assert!(!actor.is_empty());
+    assert_eq!(
+        (ended_by.as_str(), *minutes, reason.as_str()),
+        ("time limit", 30, "Ticket 4711: restore help"),
+        "it lasted until its limit, not until the engine noticed"
+    );
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE impersonation_started_at IS NOT NULL")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(open, 0);
+    // Neither a second tick nor the session's own next request records it again.
+    engine.tick().await.expect("tick");
+    client.get("/dashboard").await;
+    assert_eq!(audit_actions(&app, "Contoso").await.len(), 2);
 }
 
 #[tokio::test]

@@ -109,3 +109,37 @@ async fn the_app_role_is_neither_superuser_nor_exempt_from_row_security() {
     pool.close().await;
     drop_database(&name);
 }
+
+#[tokio::test]
+async fn every_function_that_runs_as_its_owner_fixes_its_search_path_and_only_the_app_role_may_call_it() {
+    let (name, pool) = blank_database().await;
+    MIGRATOR.run(&pool).await.expect("up");
+    // Default privileges (a NULL acl) let PUBLIC execute a function; any other role on the cluster
+    // could then run a step that crosses tenants.
+    let open: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = 'public' AND p.prosecdef \
+           AND (p.proacl IS NULL \
+                OR EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0) \
+                OR NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search\\_path=public%')) \
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("query catalog");
+    assert!(
+        open.is_empty(),
+        "SECURITY DEFINER functions open to PUBLIC or without search_path: {open:?}"
+    );
+    let lookups: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p WHERE p.prosecdef \
+           AND p.proname IN ('app_open_session', 'agent_store_reports') \
+           AND has_function_privilege('msp_app', p.oid, 'EXECUTE') ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("query catalog");
+    assert_eq!(lookups, vec!["agent_store_reports", "app_open_session"]);
+    pool.close().await;
+    drop_database(&name);
+}

@@ -227,6 +227,12 @@ pub async fn confirm_disable_client(
     let customer = store::customers::get(&mut tx, id).await?;
     let client = store::clients::get(&mut tx, id, client_id).await?;
     tx.commit().await?;
+    if client.status == "disabled" {
+        return Ok(redirect_with_flash(
+            &format!("/customers/{id}/clients"),
+            Flash::error(format!("Client {} is already disabled.", client.client_key)),
+        ));
+    }
     let last_seen = client.last_seen_at.map_or_else(
         || "Its agent has not reported yet.".to_string(),
         |at| format!("Its agent last reported at {}.", at.format("%Y-%m-%d %H:%M UTC")),
@@ -236,7 +242,7 @@ pub async fn confirm_disable_client(
         heading: format!("Disable client {}?", client.client_key),
         message: format!(
             "Its agent's reports and registrations are refused until you enable the client again. \
-             What it has backed up stays, and it keeps its MCAL of {}.",
+             What it has backed up stays, and it still takes one of {}'s MCALs; deleting the client frees it.",
             customer.name
         ),
         details: vec![last_seen],
@@ -284,8 +290,8 @@ async fn set_client_disabled(
     let changed = store::clients::set_disabled(&mut tx, customer.reseller_id, id, client_id, disabled).await?;
     let key = &client.client_key;
     let flash = match (changed, disabled) {
-        (false, true) => Flash::error(format!("Client {key} already was disabled.")),
-        (false, false) => Flash::error(format!("Client {key} already was enabled.")),
+        (false, true) => Flash::error(format!("Client {key} is already disabled.")),
+        (false, false) => Flash::error(format!("Client {key} is already enabled.")),
         (true, true) => Flash::success(format!(
             "Client {key} was disabled; its agent's reports are refused until you enable it."
         )),

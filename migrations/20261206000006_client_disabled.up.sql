@@ -1,8 +1,10 @@
 -- A client an admin has disabled is refused: its reports store nothing and answer
 -- 'client_disabled', and no report sets its status back to online (before, every accepted report
--- set it so). The admin's page locks the customer's row before it changes the client's status, as
--- a deactivation does, so the change commits before or after a report, never inside it; the
--- status guard on the last update holds the same even for a writer that does not lock.
+-- set it so). The customer's own refusals come first, as a report stored alone checks them before
+-- its jobs. The admin's page locks the customer's row before it changes the client's status, as a
+-- deactivation does, so the change commits before or after a report, never inside it; a writer
+-- that changed the status without that lock could still see a report's jobs stored, but not the
+-- client marked online again (the guard on the last update).
 -- Otherwise as in migration 20261206000001.
 CREATE OR REPLACE FUNCTION agent_store_reports(
     p_tokens text[],
@@ -40,9 +42,9 @@ BEGIN
     verdicts AS (
         SELECT s.report, s.client_id,
                CASE WHEN s.client_id IS NULL OR s.lifecycle IS NULL THEN 'invalid_token'
-                    WHEN s.client_status = 'disabled' THEN 'client_disabled'
                     WHEN s.lifecycle <> 'active' THEN 'customer_scheduled_for_deletion'
                     WHEN NOT s.activated THEN 'customer_deactivated'
+                    WHEN s.client_status = 'disabled' THEN 'client_disabled'
                     WHEN u.external_id IS NOT NULL THEN 'unknown_connector' END AS refusal,
                u.external_id AS unknown_job
         FROM senders s

@@ -1,6 +1,16 @@
 -- The session lookup and agent_store_reports as migrations 20261206000005 and 20261206000006 left them.
 ALTER FUNCTION agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], timestamptz[],
                                     text[], bigint[], timestamptz) SECURITY INVOKER;
+ALTER FUNCTION agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], timestamptz[],
+                                    text[], bigint[], timestamptz)
+    SET search_path = public;
+ALTER FUNCTION agent_customer(text) SET search_path = public;
+ALTER FUNCTION agent_pool_usage(bigint) SET search_path = public;
+ALTER FUNCTION agent_client(text) SET search_path = public;
+ALTER FUNCTION customer_name_taken(text) SET search_path = public;
+ALTER FUNCTION default_customer_key_clash(bigint) SET search_path = public;
+ALTER FUNCTION move_clients_to_default_customer(bigint) SET search_path = public;
+ALTER FUNCTION reseller_requires_two_factor(bigint) SET search_path = public;
 
 CREATE OR REPLACE FUNCTION app_open_session(p_id_hash bytea, p_now timestamptz, p_idle_since timestamptz)
 RETURNS TABLE (

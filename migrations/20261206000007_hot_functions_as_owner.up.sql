@@ -9,8 +9,23 @@
 -- join instead of the nested SECURITY DEFINER call it needed before. Like every other SECURITY
 -- DEFINER function, each can be run by the app role alone, not by PUBLIC, and so can the nested
 -- two-factor lookup (nothing calls it now; the down migration's lookup calls it again).
+--
+-- Every function that runs as its owner now names pg_temp last in its search_path. Left out,
+-- PostgreSQL searches the session's temporary schema first for tables, so a caller could put a
+-- temporary table or view named like one the function reads in its way, and have it read as the
+-- owner. Only reseller_mcal_pool_free did so before.
 ALTER FUNCTION agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], timestamptz[],
                                     text[], bigint[], timestamptz) SECURITY DEFINER;
+ALTER FUNCTION agent_store_reports(text[], int[], text[], boolean[], text[], timestamptz[], timestamptz[],
+                                    text[], bigint[], timestamptz)
+    SET search_path = public, pg_temp;
+ALTER FUNCTION agent_customer(text) SET search_path = public, pg_temp;
+ALTER FUNCTION agent_pool_usage(bigint) SET search_path = public, pg_temp;
+ALTER FUNCTION agent_client(text) SET search_path = public, pg_temp;
+ALTER FUNCTION customer_name_taken(text) SET search_path = public, pg_temp;
+ALTER FUNCTION default_customer_key_clash(bigint) SET search_path = public, pg_temp;
+ALTER FUNCTION move_clients_to_default_customer(bigint) SET search_path = public, pg_temp;
+ALTER FUNCTION reseller_requires_two_factor(bigint) SET search_path = public, pg_temp;
 
 CREATE OR REPLACE FUNCTION app_open_session(p_id_hash bytea, p_now timestamptz, p_idle_since timestamptz)
 RETURNS TABLE (
@@ -21,7 +36,7 @@ RETURNS TABLE (
     impersonation_expires_at timestamptz,
     scope_kind text, scope_reseller_id text, scope_customer_id text, scope_customer_ids text,
     activity_recorded boolean)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     impersonating boolean;
 BEGIN

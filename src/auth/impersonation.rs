@@ -5,8 +5,10 @@
 //! An impersonation that runs past its time limit (`IMPERSONATION_MINUTES`, 30 by default) is ended
 //! by the first request of that session that sees it expired (the session loader): that request
 //! records `impersonation_ended` with "time limit" and the admin is back in its own session. When
-//! no request comes (the admin walked away, the session timed out), the engine's housekeeping ends
-//! it and records the same within a tick (jobs::steps). Log out records the end too.
+//! no request comes (the admin walked away), the engine's housekeeping ends it and records the same
+//! within a tick, or "session expired" if the session's absolute expiry came first (jobs::steps).
+//! Log out records the end too; a session deleted by a password reset or a disabled account takes
+//! its impersonation with it unrecorded.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

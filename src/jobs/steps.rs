@@ -763,7 +763,7 @@ async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc
              SELECT id_hash, user_id, impersonated_customer_id, impersonated_reseller_id, impersonated_customer_name, \
                     impersonation_reason, impersonation_started_at, \
                     least(impersonation_expires_at, expires_at) AS ended_at, \
-                    CASE WHEN impersonation_expires_at <= $1 THEN 'time limit' ELSE 'session expired' END AS ended_by \
+                    CASE WHEN impersonation_expires_at <= expires_at THEN 'time limit' ELSE 'session expired' END AS ended_by \
              FROM sessions \
              WHERE impersonation_started_at IS NOT NULL AND (impersonation_expires_at <= $1 OR expires_at <= $1) \
              FOR UPDATE), \

@@ -65,7 +65,8 @@ pub struct OpenedSession {
 
 /// Looks the session up, records activity at most once a minute (so that pages do not each
 /// write), and leaves its user's tenant scope set on the transaction, which it makes READ ONLY —
-/// one statement (`app_open_session`, migrations 20261201800001 and 20261206000005). On a
+/// one statement (`app_open_session`, migrations 20261201800001, 20261206000005 and
+/// 20261206000007, which runs it as its owner). On a
 /// connection outside a transaction the settings end with the statement.
 pub async fn open(
     conn: &mut PgConnection,

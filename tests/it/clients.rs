@@ -349,14 +349,16 @@ async fn a_disabled_client_is_refused_until_it_is_enabled_again() {
     assert_eq!(client_status(&app, "DESK-7").await.1, "disabled");
 
     // Disabling twice changes nothing more; its confirmation page sends the admin back.
-    let again = admin
-        .get(&format!("/customers/{contoso}/clients/{client}/disable"))
-        .await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER);
     admin
         .post_form(&format!("/customers/{contoso}/clients/{client}/disable"), &[])
         .await;
     assert_eq!(audited("client_disabled").await, 1);
+    let page = admin.get(&format!("/customers/{contoso}/clients")).await;
+    assert!(page.text(".flash").contains("already disabled"));
+    let again = admin
+        .get(&format!("/customers/{contoso}/clients/{client}/disable"))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
     let page = admin.get(&format!("/customers/{contoso}/clients")).await;
     assert!(page.text(".flash").contains("already disabled"));
 

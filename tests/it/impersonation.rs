@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Duration;
+use msp_portal::clock::Clock;
 
 use crate::common::{TestApp, TestClient};
 
@@ -197,6 +198,36 @@ async fn an_impersonation_left_idle_past_its_limit_is_ended_and_audited_by_the_e
     engine.tick().await.expect("tick");
     client.get("/dashboard").await;
     assert_eq!(audit_actions(&app, "Contoso").await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_impersonation_whose_session_expires_first_is_recorded_as_ended_with_it() {
+    let app = TestApp::demo().await;
+    let _client = start(&app, "admin@northwind.example", "Contoso").await;
+    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE impersonation_started_at IS NOT NULL")
+        .bind(app.clock.now() + Duration::minutes(5))
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+    app.clock.advance(Duration::minutes(45));
+    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
+        .tick()
+        .await
+        .expect("tick");
+    let ended: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
+         FROM audit_log WHERE action = 'impersonation_ended'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("rows");
+    assert_eq!(ended, vec![("session expired".to_string(), 5)]);
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
+        .bind(app.clock.now())
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 0, "and the expired session is gone");
 }
 
 #[tokio::test]

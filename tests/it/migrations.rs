@@ -115,13 +115,14 @@ async fn every_function_that_runs_as_its_owner_fixes_its_search_path_and_only_th
     let (name, pool) = blank_database().await;
     MIGRATOR.run(&pool).await.expect("up");
     // Default privileges (a NULL acl) let PUBLIC execute a function; any other role on the cluster
-    // could then run a step that crosses tenants.
+    // could then run a step that crosses tenants. Without pg_temp named last, a caller's temporary
+    // table would be found before the function's own.
     let open: Vec<String> = sqlx::query_scalar(
         "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
          WHERE n.nspname = 'public' AND p.prosecdef \
            AND (p.proacl IS NULL \
                 OR EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0) \
-                OR NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search\\_path=public%')) \
+                OR NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=public, pg_temp']) \
          ORDER BY 1",
     )
     .fetch_all(&pool)

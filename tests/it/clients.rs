@@ -13,6 +13,15 @@ async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {
         .expect("query")
 }
 
+/// No allotment and no maximum: the customer draws MCALs from its reseller's pool.
+async fn lift_client_limits(app: &TestApp, customer: i64) {
+    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
+        .bind(customer)
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+}
+
 async fn clients_of(app: &TestApp, customer: i64) -> i64 {
     count(app, "SELECT count(*) FROM clients WHERE customer_id = $1", customer).await
 }
@@ -36,11 +45,7 @@ async fn the_clients_page_lists_status_last_seen_and_space() {
 async fn adding_a_client_takes_an_mcal_and_is_audited() {
     let app = TestApp::demo().await;
     let contoso = app.customer_id("Contoso").await;
-    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
-        .bind(contoso)
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    lift_client_limits(&app, contoso).await;
     let before = clients_of(&app, contoso).await;
     let admin = app.login("admin@northwind.example").await;
     admin.get(&format!("/customers/{contoso}/clients/new")).await;
@@ -74,11 +79,7 @@ async fn adding_a_client_takes_an_mcal_and_is_audited() {
 async fn a_client_id_is_unique_within_its_customer() {
     let app = TestApp::demo().await;
     let contoso = app.customer_id("Contoso").await;
-    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
-        .bind(contoso)
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    lift_client_limits(&app, contoso).await;
     let before = clients_of(&app, contoso).await;
     let admin = app.login("admin@northwind.example").await;
     admin.get("/customers").await;
@@ -127,11 +128,7 @@ async fn a_client_is_refused_when_the_resellers_pool_is_used_up() {
     let app = TestApp::demo().await;
     let contoso = app.customer_id("Contoso").await;
     let northwind = app.reseller_id("Northwind Backup Services").await;
-    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
-        .bind(contoso)
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    lift_client_limits(&app, contoso).await;
     // The pool holds exactly what pool-drawing customers use now.
     sqlx::query(
         "UPDATE resellers SET mcal_pool = (SELECT count(*) FROM clients k JOIN customers c ON c.id = k.customer_id \
@@ -381,11 +378,7 @@ async fn a_disabled_client_is_refused_until_it_is_enabled_again() {
 async fn a_client_that_never_reported_is_pending_again_when_enabled() {
     let app = TestApp::demo().await;
     let contoso = app.customer_id("Contoso").await;
-    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE id = $1")
-        .bind(contoso)
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    lift_client_limits(&app, contoso).await;
     let admin = app.login("admin@northwind.example").await;
     admin.get("/customers").await;
     let added = admin

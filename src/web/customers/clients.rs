@@ -242,7 +242,7 @@ pub async fn confirm_disable_client(
         heading: format!("Disable client {}?", client.client_key),
         message: format!(
             "Its agent's reports and registrations are refused until you enable the client again. \
-             What it has backed up stays in {}, and it still takes an MCAL; deleting the client frees it.",
+             The backups it made for {} are kept, and it still takes an MCAL until you delete it.",
             customer.name
         ),
         details: vec![last_seen],

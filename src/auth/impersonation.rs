@@ -7,8 +7,9 @@
 //! records `impersonation_ended` with "time limit" and the admin is back in its own session. When
 //! no request comes (the admin walked away), the engine's housekeeping ends it and records the same
 //! within a tick, or "session expired" if the session's absolute expiry came first (jobs::steps).
-//! Log out records the end too; a session deleted by a password reset or a disabled account takes
-//! its impersonation with it unrecorded.
+//! Log out records the end too. A session ended with the others of its user (log out elsewhere, a
+//! password reset, a disabled account) is expired rather than deleted while it acts as a customer,
+//! so that housekeeping records its end as well (store::sessions::delete_others).
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

@@ -90,14 +90,33 @@ pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Ends every session of a user except `keep` (the one making the change, if any).
-pub async fn delete_others(conn: &mut PgConnection, user_id: i64, keep: Option<&[u8]>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2")
-        .bind(user_id)
-        .bind(keep)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
+/// Ends every session of a user except `keep` (the one making the change, if any); returns how
+/// many. A session acting as a customer is expired rather than deleted, so that the engine's
+/// housekeeping records the end of its impersonation in the customer's audit log, as it does for
+/// any session that expires while acting as one (jobs::steps), and then deletes it.
+pub async fn delete_others(
+    conn: &mut PgConnection,
+    user_id: i64,
+    keep: Option<&[u8]>,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let ended: i64 = sqlx::query_scalar(
+        "WITH impersonating AS ( \
+             UPDATE sessions SET expires_at = least(expires_at, $3) \
+             WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 AND impersonation_started_at IS NOT NULL \
+             RETURNING 1), \
+         deleted AS ( \
+             DELETE FROM sessions \
+             WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 AND impersonation_started_at IS NULL \
+             RETURNING 1) \
+         SELECT (SELECT count(*) FROM impersonating) + (SELECT count(*) FROM deleted)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    Ok(u64::try_from(ended).unwrap_or(0))
 }
 
 /// Removes sessions that can no longer be used.

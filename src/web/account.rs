@@ -75,7 +75,7 @@ async fn change_password(
     let mut tx = store::auth(state.db()).await?;
     store::users::set_password(&mut tx, user.id, &hash, now).await?;
     // Anyone else holding a session of this user loses it with the old password.
-    let ended = store::sessions::delete_others(&mut tx, user.id, Some(&user.session_hash)).await?;
+    let ended = store::sessions::delete_others(&mut tx, user.id, Some(&user.session_hash), now).await?;
     tx.commit().await?;
 
     record_own_account_change(

@@ -293,7 +293,7 @@ async fn set_admin_disabled(state: AppState, user: CurrentUser, id: i64, disable
     if disable {
         // The session loader already refuses a disabled user; this removes the rows.
         let mut auth = store::auth(state.db()).await?;
-        store::sessions::delete_others(&mut auth, id, None).await?;
+        store::sessions::delete_others(&mut auth, id, None, now).await?;
         auth.commit().await?;
     }
     let message = if disable {
@@ -363,7 +363,7 @@ async fn reset_admin_password(
     tx.commit().await?;
     // Whoever held a session with the old password loses it.
     let mut auth = store::auth(state.db()).await?;
-    store::sessions::delete_others(&mut auth, id, None).await?;
+    store::sessions::delete_others(&mut auth, id, None, now).await?;
     auth.commit().await?;
     if generated {
         let page = PasswordShownPage {

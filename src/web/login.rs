@@ -387,7 +387,7 @@ async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Res
     // Logging out ends every session of the user, on every device: a session left open on a
     // shared computer ends with the one the user remembers to close.
     let mut tx = store::auth(state.db()).await?;
-    let ended = store::sessions::delete_others(&mut tx, user.id, None).await?;
+    let ended = store::sessions::delete_others(&mut tx, user.id, None, state.clock().now()).await?;
     tx.commit().await?;
     tracing::info!(user_id = user.id, sessions = ended, "logged out");
     let mut response = redirect_with_flash("/login", Flash::success("You have logged out."));

@@ -120,7 +120,7 @@ pub async fn set_password(
     tx.commit().await?;
     // Sessions opened with the old password end.
     let mut tx = store::auth(state.db()).await?;
-    store::sessions::delete_others(&mut tx, found.user_id, None).await?;
+    store::sessions::delete_others(&mut tx, found.user_id, None, now).await?;
     tx.commit().await?;
     Ok(redirect_with_flash(
         "/login",

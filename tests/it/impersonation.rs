@@ -231,6 +231,42 @@ async fn an_impersonation_whose_session_expires_first_is_recorded_as_ended_with_
 }
 
 #[tokio::test]
+async fn logging_out_elsewhere_ends_an_impersonation_on_another_device_and_the_engine_records_it() {
+    let app = TestApp::demo().await;
+    let acting = start(&app, "admin@northwind.example", "Contoso").await;
+    let elsewhere = app.login("admin@northwind.example").await;
+    elsewhere.get("/dashboard").await;
+    app.clock.advance(Duration::minutes(4));
+    let out = elsewhere.post_form("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        acting.get("/portal").await.status,
+        StatusCode::SEE_OTHER,
+        "the session acting as the customer has ended too"
+    );
+    app.clock.advance(Duration::minutes(1));
+    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
+        .tick()
+        .await
+        .expect("tick");
+    let ended: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
+         FROM audit_log WHERE action = 'impersonation_ended'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("rows");
+    assert_eq!(ended, vec![("session expired".to_string(), 4)]);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'admin@northwind.example')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
 async fn logging_out_while_logged_in_as_a_customer_records_the_end() {
     let app = TestApp::demo().await;
     let client = start(&app, "admin@northwind.example", "Contoso").await;

@@ -376,18 +376,19 @@ async fn answer_second_step(
 }
 
 async fn log_out(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let now = state.clock().now();
     if user.impersonating.is_some() {
         let actor = crate::auth::impersonation::Actor {
             user_id: user.id,
             name: user.name(),
         };
         let ended_by = crate::auth::impersonation::EndedBy::LogOut;
-        crate::auth::impersonation::end(state.db(), &user.session_hash, actor, ended_by, state.clock().now()).await?;
+        crate::auth::impersonation::end(state.db(), &user.session_hash, actor, ended_by, now).await?;
     }
     // Logging out ends every session of the user, on every device: a session left open on a
     // shared computer ends with the one the user remembers to close.
     let mut tx = store::auth(state.db()).await?;
-    let ended = store::sessions::delete_others(&mut tx, user.id, None, state.clock().now()).await?;
+    let ended = store::sessions::delete_others(&mut tx, user.id, None, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = user.id, sessions = ended, "logged out");
     let mut response = redirect_with_flash("/login", Flash::success("You have logged out."));

@@ -53,6 +53,13 @@ pub fn is_stale(last_success_at: Option<DateTime<Utc>>, now: DateTime<Utc>, stal
     }
 }
 
+/// When the first of a customer's fresh sources turns stale, given the oldest good backup among
+/// them (`is_stale` at that instant and after, not before): until then time alone cannot move its
+/// score. None without a fresh source.
+pub fn fresh_until(oldest_fresh_success: Option<DateTime<Utc>>, stale_hours: i64) -> Option<DateTime<Utc>> {
+    oldest_fresh_success.map(|at| at + Duration::hours(stale_hours))
+}
+
 /// "2 h", "3 d", "never": how long ago a backup was, for tables.
 pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(since) = since else { return "never".into() };
@@ -122,6 +129,15 @@ mod tests {
         assert!(!is_stale(Some(now - Duration::hours(25)), now, 26));
         assert!(is_stale(Some(now - Duration::hours(26)), now, 26));
         assert!(is_stale(None, now, 26));
+    }
+
+    #[test]
+    fn a_fresh_source_turns_stale_at_the_instant_foreseen_for_it() {
+        let backed_up = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).single().expect("date");
+        let until = fresh_until(Some(backed_up), 26).expect("a fresh source");
+        assert!(!is_stale(Some(backed_up), until - Duration::seconds(1), 26));
+        assert!(is_stale(Some(backed_up), until, 26));
+        assert_eq!(fresh_until(None, 26), None);
     }
 
     #[test]

@@ -256,8 +256,8 @@ impl Engine {
 }
 
 /// Records a run of `step` at `now`: its time, what it changed and its error if it failed (a failed
-/// run keeps the last success). The steps that throttle themselves (the 15-minute SLA pass, the
-/// daily forecast pass) read the last success to decide what is due; the bulk seed records the
+/// run keeps the last success). The steps with a daily full pass (SLA scores, seat forecasts) read
+/// the last success to decide whether it is due; the bulk seed records the
 /// forecast pass it makes as the day's, so the first tick after it does not repeat it.
 pub async fn record_run<'e>(
     db: impl PgExecutor<'e>,

@@ -554,60 +554,145 @@ async fn thresholds(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     Ok(storage + reminders)
 }
 
-const SLA_SCORE_EVERY_MINUTES: i64 = 15;
-
 /// What the SLA score of a customer is computed from, over the last 30 UTC days (today's so far
 /// included), the window of the SLA tab's 30-day score: both read the day roll-ups
-/// (`backup_job_days`), so the list's stored score and the tab's agree, and the step reads 2.7 M
+/// (`backup_job_days`), so the list's stored score and the tab's agree, and a full pass reads 2.7 M
 /// roll-up rows instead of scanning 20 M jobs for the month's 6.6 M (8 s -> 3.5 s).
 #[derive(sqlx::FromRow)]
 struct SlaFigures {
     id: i64,
+    reseller_id: i64,
     succeeded: i64,
     warnings: i64,
     failed: i64,
     sources: i64,
     fresh_sources: i64,
+    /// The oldest good backup among the fresh sources: the first of them to turn stale.
+    oldest_fresh: Option<DateTime<Utc>>,
     open_critical: i64,
     sla_score: Option<i16>,
 }
 
-/// The SLA score of every customer: figures aggregated in SQL, the formula applied by
-/// `domain::sla::score` (its one definition), changed scores written back in one statement.
+/// The figures of a pass's customers, as columns of both passes' statements.
+const SLA_FIGURES: &str = "c.id, c.reseller_id, coalesce(j.succeeded, 0) AS succeeded, coalesce(j.warnings, 0) AS warnings, \
+     coalesce(j.failed, 0) AS failed, coalesce(s.sources, 0) AS sources, coalesce(s.fresh, 0) AS fresh_sources, \
+     s.oldest_fresh, coalesce(a.open_critical, 0) AS open_critical, c.sla_score";
+
+/// A score reads the customer's jobs of its 30 days, its sources, its open critical alerts, its
+/// lifecycle and the stale threshold (queued by triggers when one of them changes, migration
+/// 20261206000008), and the time: a fresh source turns stale at an instant the pass foresees
+/// (`sla_score_due`). The step scores the queued customers and those whose instant has come on
+/// every tick, and makes its full pass on the first tick of each UTC day, when the 30-day window
+/// moves for everyone, or when every score was queued.
 async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    // A 30-day score moves slowly and costs a pass over the month's roll-ups: every 15 minutes is enough.
-    if ran_within(tx, "sla_scores", SLA_SCORE_EVERY_MINUTES, now).await? {
-        return Ok(0);
-    }
+    let today = now.date_naive();
     let settings = settings(tx).await?;
-    let figures = sqlx::query_as::<_, SlaFigures>(
-        "SELECT c.id, coalesce(j.succeeded, 0) AS succeeded, coalesce(j.warnings, 0) AS warnings,                 coalesce(j.failed, 0) AS failed, coalesce(s.sources, 0) AS sources, coalesce(s.fresh, 0) AS fresh_sources,                 coalesce(a.open_critical, 0) AS open_critical, c.sla_score          FROM customers c          LEFT JOIN (SELECT customer_id, sum(succeeded) AS succeeded, sum(warning) AS warnings,                            sum(failed + refused) AS failed                     FROM backup_job_days                     WHERE day > ($1 AT TIME ZONE 'UTC')::date - 30 AND day <= ($1 AT TIME ZONE 'UTC')::date                     GROUP BY customer_id) j ON j.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS sources,                            count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $2)) AS fresh                     FROM (SELECT customer_id, last_success_at FROM connectors                           UNION ALL SELECT customer_id, last_success_at FROM clients) x GROUP BY customer_id) s                 ON s.customer_id = c.id          LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts                     WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id          WHERE c.lifecycle <> 'deleted'",
-    )
-    .bind(now)
-    .bind(settings.stale_warning_hours)
-    .fetch_all(&mut **tx)
-    .await?;
-    let (ids, scores): (Vec<i64>, Vec<i16>) = figures
-        .iter()
-        .map(|f| {
-            let score = crate::domain::sla::score(crate::domain::sla::SlaInputs {
-                succeeded: f.succeeded,
-                warnings: f.warnings,
-                failed: f.failed,
-                sources: f.sources,
-                fresh_sources: f.fresh_sources,
-                open_critical_alerts: f.open_critical,
-            });
-            (f.id, i16::from(score), f.sla_score)
-        })
-        .filter(|(_, score, stored)| *stored != Some(*score))
-        .map(|(id, score, _)| (id, score))
-        .unzip();
+    let queued_all: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_score_queue WHERE customer_id IS NULL)")
+            .fetch_one(&mut **tx)
+            .await?;
+    let full = queued_all
+        || last_success(tx, "sla_scores")
+            .await?
+            .is_none_or(|at| at.date_naive() != today);
+    // Both passes take their customers off the queue in the statement that reads their figures,
+    // at one snapshot: a customer queued by a transaction that commits later stays queued. The
+    // queued pass reads each customer's rows by index (LATERAL), never the whole tables, whatever
+    // the planner guesses of how many were queued; its statement is not kept prepared, so each
+    // tick is planned for the instant it binds.
+    let sql = if full {
+        format!(
+            "WITH cleared AS (DELETE FROM sla_score_queue), forgotten AS (DELETE FROM sla_score_due) \
+             SELECT {SLA_FIGURES} FROM customers c \
+             LEFT JOIN (SELECT customer_id, sum(succeeded) AS succeeded, sum(warning) AS warnings, \
+                               sum(failed + refused) AS failed \
+                        FROM backup_job_days WHERE day > $2::date - 30 AND day <= $2::date \
+                        GROUP BY customer_id) j ON j.customer_id = c.id \
+             LEFT JOIN (SELECT customer_id, count(*) AS sources, \
+                               count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
+                               min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
+                        FROM (SELECT customer_id, last_success_at FROM connectors \
+                              UNION ALL SELECT customer_id, last_success_at FROM clients) x \
+                        GROUP BY customer_id) s ON s.customer_id = c.id \
+             LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts \
+                        WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id \
+             WHERE c.lifecycle <> 'deleted'"
+        )
+    } else {
+        format!(
+            "WITH queued AS (DELETE FROM sla_score_queue WHERE customer_id IS NOT NULL RETURNING customer_id), \
+                  fired AS (DELETE FROM sla_score_due WHERE due_at <= $1 RETURNING customer_id), \
+                  picked AS (SELECT customer_id FROM queued UNION SELECT customer_id FROM fired) \
+             SELECT {SLA_FIGURES} FROM picked p JOIN customers c ON c.id = p.customer_id \
+             CROSS JOIN LATERAL (SELECT sum(succeeded) AS succeeded, sum(warning) AS warnings, \
+                                        sum(failed + refused) AS failed \
+                                 FROM backup_job_days \
+                                 WHERE customer_id = c.id AND day > $2::date - 30 AND day <= $2::date) j \
+             CROSS JOIN LATERAL (SELECT count(*) AS sources, \
+                                        count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
+                                        min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
+                                 FROM (SELECT last_success_at FROM connectors WHERE reseller_id = c.reseller_id AND customer_id = c.id \
+                                       UNION ALL \
+                                       SELECT last_success_at FROM clients WHERE reseller_id = c.reseller_id AND customer_id = c.id) x) s \
+             CROSS JOIN LATERAL (SELECT count(*) AS open_critical FROM alerts \
+                                 WHERE customer_id = c.id AND severity = 'critical' AND resolved_at IS NULL) a \
+             WHERE c.lifecycle <> 'deleted'"
+        )
+    };
+    let figures = sqlx::query_as::<_, SlaFigures>(&sql)
+        .bind(now)
+        .bind(today)
+        .bind(settings.stale_warning_hours)
+        .persistent(false)
+        .fetch_all(&mut **tx)
+        .await?;
+
+    let stale_hours = i64::from(settings.stale_warning_hours);
+    let (mut ids, mut scores) = (Vec::new(), Vec::new());
+    let (mut due_ids, mut due_resellers, mut due_at, mut undue_ids) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for f in &figures {
+        let score = i16::from(crate::domain::sla::score(crate::domain::sla::SlaInputs {
+            succeeded: f.succeeded,
+            warnings: f.warnings,
+            failed: f.failed,
+            sources: f.sources,
+            fresh_sources: f.fresh_sources,
+            open_critical_alerts: f.open_critical,
+        }));
+        if f.sla_score != Some(score) {
+            ids.push(f.id);
+            scores.push(score);
+        }
+        match crate::domain::sla::fresh_until(f.oldest_fresh, stale_hours) {
+            Some(at) => {
+                due_ids.push(f.id);
+                due_resellers.push(f.reseller_id);
+                due_at.push(at);
+            }
+            None => undue_ids.push(f.id),
+        }
+    }
+    if !due_ids.is_empty() || !undue_ids.is_empty() {
+        sqlx::query(
+            "WITH undue AS (DELETE FROM sla_score_due WHERE customer_id = ANY($4)) \
+             INSERT INTO sla_score_due (customer_id, reseller_id, due_at) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) \
+             ON CONFLICT (customer_id) DO UPDATE SET due_at = EXCLUDED.due_at \
+             WHERE sla_score_due.due_at IS DISTINCT FROM EXCLUDED.due_at",
+        )
+        .bind(&due_ids)
+        .bind(&due_resellers)
+        .bind(&due_at)
+        .bind(&undue_ids)
+        .execute(&mut **tx)
+        .await?;
+    }
     if ids.is_empty() {
         return Ok(0);
     }
     let done = sqlx::query(
-        "UPDATE customers c SET sla_score = v.score FROM unnest($1::bigint[], $2::smallint[]) AS v(id, score)          WHERE c.id = v.id AND c.sla_score IS DISTINCT FROM v.score",
+        "UPDATE customers c SET sla_score = v.score FROM unnest($1::bigint[], $2::smallint[]) AS v(id, score) \
+         WHERE c.id = v.id AND c.sla_score IS DISTINCT FROM v.score",
     )
     .bind(&ids)
     .bind(&scores)
@@ -628,17 +713,6 @@ async fn last_success(
             .await?
             .flatten(),
     )
-}
-
-/// Whether a step that throttles itself ran successfully less than `minutes` before `now`.
-async fn ran_within(
-    tx: &mut Transaction<'static, Postgres>,
-    step: &str,
-    minutes: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let last = last_success(tx, step).await?;
-    Ok(last.is_some_and(|at| at <= now && now - at < chrono::Duration::minutes(minutes)))
 }
 
 /// A forecast reads the customer's usage of the last 30 days, its seat limits and its lifecycle

@@ -222,9 +222,13 @@ pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed
     // GROUP BY after the insert. Both in one transaction with the trigger off: if either fails the
     // trigger is back on and no job is left out of the roll-up.
     let mut load = conn.begin().await?;
-    sqlx::query("ALTER TABLE backup_jobs DISABLE TRIGGER backup_job_days_insert")
-        .execute(&mut *load)
-        .await?;
+    // The SLA queue's trigger would keep that transition table too, to queue customers the seed
+    // has queued already: every one the jobs belong to is new, and was queued as it was inserted.
+    for trigger in JOB_LOAD_TRIGGERS {
+        sqlx::query(&format!("ALTER TABLE backup_jobs DISABLE TRIGGER {trigger}"))
+            .execute(&mut *load)
+            .await?;
+    }
     let started = clock.now();
     let rows = sqlx::query(&jobs_sql(&spec))
         .bind(now)
@@ -247,9 +251,11 @@ pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed
             .map_err(|e| anyhow::anyhow!("rolling up backup jobs: {e}"))?
             .rows_affected();
     }
-    sqlx::query("ALTER TABLE backup_jobs ENABLE TRIGGER backup_job_days_insert")
-        .execute(&mut *load)
-        .await?;
+    for trigger in JOB_LOAD_TRIGGERS {
+        sqlx::query(&format!("ALTER TABLE backup_jobs ENABLE TRIGGER {trigger}"))
+            .execute(&mut *load)
+            .await?;
+    }
     load.commit().await?;
     generated.record(clock, "backup_job_days", rows, started);
     let started = clock.now();
@@ -287,6 +293,9 @@ pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed
     crate::jobs::record_run(&mut *conn, "seat_forecasts", now, took, rows, None).await?;
     Ok(generated)
 }
+
+/// The triggers on inserted backup jobs that the bulk load turns off (see above).
+const JOB_LOAD_TRIGGERS: [&str; 2] = ["backup_job_days_insert", "sla_score_queue_inserted"];
 
 fn table_of(step: &str) -> &'static str {
     match step {

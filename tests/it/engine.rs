@@ -1087,3 +1087,229 @@ async fn the_stored_sla_score_counts_the_days_the_sla_tab_counts() {
     let sla = admin.get(&format!("/customers/{customer}/sla?period=30")).await;
     assert_eq!(stored.map(|s| s.to_string()), Some(sla.text("#score-value")));
 }
+
+/// Every stored SLA score of a customer not deleted against the score rule applied to the raw
+/// rows at `now`: its jobs of the last 30 UTC days (not their roll-up), its sources, its open
+/// critical alerts and the stale threshold.
+async fn assert_sla_scores_are_those_of_the_raw_rows(app: &TestApp, now: chrono::DateTime<chrono::Utc>, after: &str) {
+    use msp_portal::domain::sla::{SlaInputs, score};
+    type Figures = (i64, Option<i16>, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Figures> = sqlx::query_as(
+        "WITH w AS (SELECT ($1::date - 29)::timestamp AT TIME ZONE 'UTC' AS since, \
+                           ($1::date + 1)::timestamp AT TIME ZONE 'UTC' AS until, \
+                           $2 - make_interval(hours => (SELECT stale_warning_hours FROM server_settings)) AS fresh_after), \
+              src AS (SELECT customer_id, last_success_at FROM connectors \
+                      UNION ALL SELECT customer_id, last_success_at FROM clients) \
+         SELECT c.id, c.sla_score, \
+                (SELECT count(*) FROM backup_jobs j WHERE j.customer_id = c.id AND j.status = 'succeeded' \
+                   AND j.started_at >= w.since AND j.started_at < w.until), \
+                (SELECT count(*) FROM backup_jobs j WHERE j.customer_id = c.id AND j.status = 'warning' \
+                   AND j.started_at >= w.since AND j.started_at < w.until), \
+                (SELECT count(*) FROM backup_jobs j WHERE j.customer_id = c.id AND j.status IN ('failed', 'refused') \
+                   AND j.started_at >= w.since AND j.started_at < w.until), \
+                (SELECT count(*) FROM src WHERE src.customer_id = c.id), \
+                (SELECT count(*) FROM src WHERE src.customer_id = c.id AND src.last_success_at > w.fresh_after), \
+                (SELECT count(*) FROM alerts a WHERE a.customer_id = c.id AND a.severity = 'critical' \
+                   AND a.resolved_at IS NULL) \
+         FROM customers c CROSS JOIN w WHERE c.lifecycle <> 'deleted' ORDER BY c.id",
+    )
+    .bind(now.date_naive())
+    .bind(now)
+    .fetch_all(&app.db)
+    .await
+    .expect("raw figures");
+    assert!(rows.len() > 10, "{after}: the demo's customers");
+    for (customer, stored, succeeded, warnings, failed, sources, fresh_sources, open_critical_alerts) in rows {
+        let expected = score(SlaInputs {
+            succeeded,
+            warnings,
+            failed,
+            sources,
+            fresh_sources,
+            open_critical_alerts,
+        });
+        assert_eq!(
+            stored,
+            Some(i16::from(expected)),
+            "{after}: customer {customer}: {succeeded}/{warnings}/{failed} jobs, {fresh_sources} of {sources} fresh, \
+             {open_critical_alerts} critical"
+        );
+    }
+}
+
+/// Between the day's full passes the engine scores only the customers queued by triggers when
+/// their jobs, sources, alerts or lifecycle (or the stale threshold) change, and those with a
+/// source that has turned stale since: each kind of change, made alone, reaches the stored score
+/// at the next tick of the same day, and a score altered behind the engine's back is left alone
+/// until the next day's first tick moves every window.
+#[tokio::test]
+async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
+    let app = TestApp::demo().await;
+    let now = fixed_now();
+    let stored = "SELECT sla_score FROM customers WHERE id = $1";
+    let queued = "SELECT count(*) FROM sla_score_queue WHERE $1::bigint IS NOT NULL";
+    tick_at(&app, now).await;
+    assert_sla_scores_are_those_of_the_raw_rows(&app, now, "after the day's first tick").await;
+    assert_eq!(
+        scalar::<i64>(&app, queued, 0).await,
+        0,
+        "the full pass empties the queue"
+    );
+
+    // Ten minutes apart, the same UTC day.
+    let minutes = std::cell::Cell::new(0);
+    let same_day_tick = |after: &'static str| {
+        minutes.set(minutes.get() + 10);
+        let app = &app;
+        let at = now + Duration::minutes(minutes.get());
+        async move {
+            tick_at(app, at).await;
+            assert_sla_scores_are_those_of_the_raw_rows(app, at, after).await;
+            assert_eq!(
+                scalar::<i64>(app, queued, 0).await,
+                0,
+                "{after}: the tick empties the queue"
+            );
+            at
+        }
+    };
+    let run = |sql: &'static str, id: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql).bind(id).execute(&db).await.expect(sql);
+        }
+    };
+
+    // Jobs inserted, then deleted.
+    let adventure = app.customer_id("Adventure Works").await;
+    let before: Option<i16> = scalar(&app, stored, adventure).await;
+    sqlx::query(
+        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
+         SELECT k.reseller_id, k.customer_id, k.id, 'sla-queue-' || n, $2 - make_interval(hours => n), \
+                $2 - make_interval(hours => n) + interval '5 minutes', 'failed', 0 \
+         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 40) n",
+    )
+    .bind(adventure)
+    .bind(now)
+    .execute(&app.db)
+    .await
+    .expect("failed jobs");
+    same_day_tick("after jobs were inserted").await;
+    assert!(
+        scalar::<Option<i16>>(&app, stored, adventure).await < before,
+        "forty failed jobs lower the score"
+    );
+    run(
+        "DELETE FROM backup_jobs WHERE customer_id = $1 AND external_id LIKE 'sla-queue-%'",
+        adventure,
+    )
+    .await;
+    same_day_tick("after jobs were deleted").await;
+    assert_eq!(scalar::<Option<i16>>(&app, stored, adventure).await, before);
+
+    // A critical alert raised, then resolved.
+    let proseware = app.customer_id("Proseware").await;
+    run(
+        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+         SELECT reseller_id, id, 'critical', 'test', 'sla-queue', 'A test alert', now() FROM customers WHERE id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after a critical alert was raised").await;
+    run(
+        "UPDATE alerts SET resolved_at = now() WHERE subject = 'sla-queue' AND customer_id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after it was resolved").await;
+
+    // A client backs up well just inside the threshold: fresh now, stale 30 minutes later by
+    // time alone, with nothing queued. It is critical for another reason, so the stale-source
+    // step, which would raise an alert at the same instant (and queue its customer), leaves it be.
+    let (client, owner): (i64, i64) = sqlx::query_as("SELECT id, customer_id FROM clients ORDER BY id LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .expect("a client");
+    let hours: i32 = sqlx::query_scalar("SELECT stale_warning_hours FROM server_settings")
+        .fetch_one(&app.db)
+        .await
+        .expect("threshold");
+    let at = now + Duration::minutes(minutes.get() + 10);
+    sqlx::query(
+        "UPDATE clients SET last_success_at = $2, health = 'critical', health_reason = 'Blocked by the test.', \
+                health_since = $2 WHERE id = $1",
+    )
+    .bind(client)
+    .bind(at - Duration::hours(i64::from(hours)) + Duration::minutes(15))
+    .execute(&app.db)
+    .await
+    .expect("a good backup");
+    same_day_tick("after a client's good backup").await;
+    let fresh: Option<i16> = scalar(&app, stored, owner).await;
+    same_day_tick("ten minutes later").await;
+    assert_eq!(scalar::<Option<i16>>(&app, stored, owner).await, fresh, "still fresh");
+    same_day_tick("after the backup turned stale").await;
+    assert!(
+        scalar::<Option<i16>>(&app, stored, owner).await < fresh,
+        "the source turned stale with no change queued"
+    );
+
+    // A client moved to another customer changes both.
+    run(
+        "UPDATE clients SET customer_id = (SELECT id FROM customers o WHERE o.reseller_id = clients.reseller_id \
+                                           AND o.id <> clients.customer_id AND o.lifecycle = 'active' ORDER BY id LIMIT 1) \
+         WHERE id = $1",
+        client,
+    )
+    .await;
+    same_day_tick("after a client moved").await;
+    // A connector removed with its jobs.
+    run(
+        "DELETE FROM connectors WHERE id = (SELECT id FROM connectors WHERE customer_id = $1 ORDER BY id DESC LIMIT 1)",
+        adventure,
+    )
+    .await;
+    same_day_tick("after a connector was removed").await;
+
+    // Changed while deleted (scored no longer), then revived.
+    run(
+        "UPDATE customers SET lifecycle = 'deleted', deleted_at = now() WHERE id = $1",
+        proseware,
+    )
+    .await;
+    run(
+        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+         SELECT reseller_id, id, 'critical', 'test', 'sla-queue-2', 'A test alert', now() FROM customers WHERE id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after a deleted customer changed").await;
+    run(
+        "UPDATE customers SET lifecycle = 'active', deleted_at = NULL WHERE id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after it was revived").await;
+
+    // The threshold moves every customer's freshness.
+    run(
+        "UPDATE server_settings SET stale_warning_hours = stale_warning_hours / 2 WHERE $1 = $1",
+        0,
+    )
+    .await;
+    same_day_tick("after the stale threshold changed").await;
+
+    // A score altered behind the engine's back stays until the next day's full pass: the passes
+    // between read only what was queued.
+    run("UPDATE customers SET sla_score = 1 WHERE id = $1", adventure).await;
+    let later = now + Duration::minutes(minutes.get() + 10);
+    tick_at(&app, later).await;
+    assert_eq!(
+        scalar::<Option<i16>>(&app, stored, adventure).await,
+        Some(1),
+        "a pass between the daily ones reads only the customers queued"
+    );
+    let tomorrow = now + Duration::days(1);
+    tick_at(&app, tomorrow).await;
+    assert_sla_scores_are_those_of_the_raw_rows(&app, tomorrow, "after the next day's first tick").await;
+}

@@ -48,6 +48,8 @@ const TABLES: &[&str] = &[
     "mau_recount",
     "seat_forecast_queue",
     "reseller_endings",
+    "sla_score_queue",
+    "sla_score_due",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

@@ -587,54 +587,30 @@ const SLA_FIGURES: &str = "c.id, c.reseller_id, coalesce(j.succeeded, 0) AS succ
 async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let today = now.date_naive();
     let settings = settings(tx).await?;
-    let queued_all: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sla_score_queue WHERE customer_id IS NULL)")
-            .fetch_one(&mut **tx)
-            .await?;
-    let full = queued_all
-        || last_success(tx, "sla_scores")
-            .await?
-            .is_none_or(|at| at.date_naive() != today);
-    let figures = if full {
-        // The queue is emptied in the statement that reads the figures, at its snapshot: a
-        // customer queued by a transaction that commits later stays queued.
-        sqlx::query_as::<_, SlaFigures>(&format!(
-            "WITH cleared AS (DELETE FROM sla_score_queue), forgotten AS (DELETE FROM sla_score_due) \
-             SELECT {SLA_FIGURES} FROM customers c \
-             LEFT JOIN (SELECT customer_id, sum(succeeded) AS succeeded, sum(warning) AS warnings, \
-                               sum(failed + refused) AS failed \
-                        FROM backup_job_days WHERE day > $2::date - 30 AND day <= $2::date \
-                        GROUP BY customer_id) j ON j.customer_id = c.id \
-             LEFT JOIN (SELECT customer_id, count(*) AS sources, \
-                               count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
-                               min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
-                        FROM (SELECT customer_id, last_success_at FROM connectors \
-                              UNION ALL SELECT customer_id, last_success_at FROM clients) x \
-                        GROUP BY customer_id) s ON s.customer_id = c.id \
-             LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts \
-                        WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id \
-             WHERE c.lifecycle <> 'deleted'"
-        ))
-        .bind(now)
-        .bind(today)
-        .bind(settings.stale_warning_hours)
-        .fetch_all(&mut **tx)
+    // The customers are taken off the queue first (a NULL among them: every customer), and their
+    // figures read by a second statement planned for that many (not kept prepared: each tick is
+    // planned for the ids it binds), each one's rows by index. One statement, planned for what the
+    // queue's statistics guessed (600,000 rows), read every customer's figures to keep 2,000 of
+    // them (31 s). A customer queued again between the two statements stays queued for the next
+    // tick, whose pass reads it again.
+    let daily_pass_due = last_success(tx, "sla_scores")
         .await?
+        .is_none_or(|at| at.date_naive() != today);
+    let picked: Option<Vec<i64>> = if daily_pass_due {
+        None
     } else {
-        // The customers are taken off the queue first, and their figures read by a second
-        // statement planned for that many (not kept prepared: each tick is planned for the ids it
-        // binds), each one's rows by index. One statement, planned for what the queue's
-        // statistics guessed (600,000 rows), read every customer's figures to keep 2,000 of them
-        // (31 s). A customer queued again between the two statements stays queued for the next
-        // tick, whose pass reads it again.
-        let picked: Vec<i64> = sqlx::query_scalar(
-            "WITH queued AS (DELETE FROM sla_score_queue WHERE customer_id IS NOT NULL RETURNING customer_id), \
+        let taken: Vec<Option<i64>> = sqlx::query_scalar(
+            "WITH queued AS (DELETE FROM sla_score_queue RETURNING customer_id), \
                   fired AS (DELETE FROM sla_score_due WHERE due_at <= $1 RETURNING customer_id) \
              SELECT customer_id FROM queued UNION SELECT customer_id FROM fired",
         )
         .bind(now)
         .fetch_all(&mut **tx)
         .await?;
+        // None when a NULL was taken: every score is due.
+        taken.into_iter().collect()
+    };
+    let figures = if let Some(picked) = picked {
         if picked.is_empty() {
             return Ok(0);
         }
@@ -659,6 +635,31 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
         .bind(settings.stale_warning_hours)
         .bind(&picked)
         .persistent(false)
+        .fetch_all(&mut **tx)
+        .await?
+    } else {
+        // The queue is emptied in the statement that reads the figures, at its snapshot: a
+        // customer queued by a transaction that commits later stays queued.
+        sqlx::query_as::<_, SlaFigures>(&format!(
+            "WITH cleared AS (DELETE FROM sla_score_queue), forgotten AS (DELETE FROM sla_score_due) \
+             SELECT {SLA_FIGURES} FROM customers c \
+             LEFT JOIN (SELECT customer_id, sum(succeeded) AS succeeded, sum(warning) AS warnings, \
+                               sum(failed + refused) AS failed \
+                        FROM backup_job_days WHERE day > $2::date - 30 AND day <= $2::date \
+                        GROUP BY customer_id) j ON j.customer_id = c.id \
+             LEFT JOIN (SELECT customer_id, count(*) AS sources, \
+                               count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
+                               min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
+                        FROM (SELECT customer_id, last_success_at FROM connectors \
+                              UNION ALL SELECT customer_id, last_success_at FROM clients) x \
+                        GROUP BY customer_id) s ON s.customer_id = c.id \
+             LEFT JOIN (SELECT customer_id, count(*) AS open_critical FROM alerts \
+                        WHERE severity = 'critical' AND resolved_at IS NULL GROUP BY customer_id) a ON a.customer_id = c.id \
+             WHERE c.lifecycle <> 'deleted'"
+        ))
+        .bind(now)
+        .bind(today)
+        .bind(settings.stale_warning_hours)
         .fetch_all(&mut **tx)
         .await?
     };

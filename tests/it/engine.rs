@@ -1291,13 +1291,26 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
     .await;
     same_day_tick("after it was revived").await;
 
-    // The threshold moves every customer's freshness.
-    run(
-        "UPDATE server_settings SET stale_warning_hours = stale_warning_hours / 2 WHERE $1 = $1",
-        0,
+    // The threshold moves every customer's freshness: a connector that last backed up well 30
+    // hours ago is stale under the demo's 26 hours and fresh under 48 (critical for another
+    // reason, so that no change of its health queues its customer).
+    sqlx::query(
+        "UPDATE connectors SET last_success_at = $2, health = 'critical', health_reason = 'Blocked by the test.' \
+         WHERE id = (SELECT id FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1)",
     )
-    .await;
+    .bind(adventure)
+    .bind(now + Duration::minutes(minutes.get()) - Duration::hours(30))
+    .execute(&app.db)
+    .await
+    .expect("an older good backup");
+    same_day_tick("after a connector's last good backup moved back").await;
+    let stale: Option<i16> = scalar(&app, stored, adventure).await;
+    run("UPDATE server_settings SET stale_warning_hours = 48 WHERE $1 = $1", 0).await;
     same_day_tick("after the stale threshold changed").await;
+    assert!(
+        scalar::<Option<i16>>(&app, stored, adventure).await > stale,
+        "fresh again under 48 hours"
+    );
 
     // A score altered behind the engine's back stays until the next day's full pass: the passes
     // between read only what was queued.

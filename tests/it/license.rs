@@ -393,6 +393,11 @@ async fn the_search_narrows_the_table_and_takes_pattern_characters_literally() {
     assert_eq!(names(&owner.get("/license?q=coNto").await), vec!["Contoso"]);
     assert_eq!(names(&owner.get("/license?q=100%25").await), vec!["100% Cloud"]);
     assert_eq!(names(&owner.get("/license?q=r_s").await), vec!["Under_Score"]);
+    assert_eq!(
+        names(&owner.get("/license?q=%20%20").await),
+        names(&owner.get("/license").await),
+        "blanks alone are no search"
+    );
     let none = owner.get("/license?q=no%20such%20organization").await;
     assert_eq!(none.status, StatusCode::OK);
     assert!(none.texts("#organization-mau").is_empty());

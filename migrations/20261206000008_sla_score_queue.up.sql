@@ -81,24 +81,24 @@ CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON backup_jobs
     FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score();
 
 -- Data sources: how many a customer has, and when each last backed up well.
-CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON clients REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON clients REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON clients
-    FOR EACH ROW WHEN ((OLD.last_success_at, OLD.customer_id) IS DISTINCT FROM (NEW.last_success_at, NEW.customer_id))
-    EXECUTE FUNCTION queue_sla_score();
-CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON clients
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score();
-CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON connectors REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON connectors REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON connectors
-    FOR EACH ROW WHEN ((OLD.last_success_at, OLD.customer_id) IS DISTINCT FROM (NEW.last_success_at, NEW.customer_id))
-    EXECUTE FUNCTION queue_sla_score();
-CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON connectors
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score();
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['clients', 'connectors']
+    LOOP
+        EXECUTE format('CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t);
+        EXECUTE format('CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON %I REFERENCING OLD TABLE AS changed_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t);
+        EXECUTE format('CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON %I FOR EACH ROW '
+                       'WHEN ((OLD.last_success_at, OLD.customer_id) IS DISTINCT FROM (NEW.last_success_at, NEW.customer_id)) '
+                       'EXECUTE FUNCTION queue_sla_score()', t);
+        EXECUTE format('CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score()', t);
+    END LOOP;
+END
+$$;
 
 -- Alerts: the open critical ones of the customer.
 CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON alerts REFERENCING NEW TABLE AS changed_rows

@@ -1173,6 +1173,9 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
             at
         }
     };
+    // A critical alert for the customer; its subject "sla-queue" is resolved by the test below.
+    const RAISE: &str = "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+         SELECT reseller_id, id, 'critical', 'test', 'sla-queue', 'A test alert', now() FROM customers WHERE id = $1";
     let run = |sql: &'static str, id: i64| {
         let db = app.db.clone();
         async move {
@@ -1209,12 +1212,7 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
 
     // A critical alert raised, then resolved.
     let proseware = app.customer_id("Proseware").await;
-    run(
-        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
-         SELECT reseller_id, id, 'critical', 'test', 'sla-queue', 'A test alert', now() FROM customers WHERE id = $1",
-        proseware,
-    )
-    .await;
+    run(RAISE, proseware).await;
     same_day_tick("after a critical alert was raised").await;
     run(
         "UPDATE alerts SET resolved_at = now() WHERE subject = 'sla-queue' AND customer_id = $1",
@@ -1277,12 +1275,7 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
         proseware,
     )
     .await;
-    run(
-        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
-         SELECT reseller_id, id, 'critical', 'test', 'sla-queue-2', 'A test alert', now() FROM customers WHERE id = $1",
-        proseware,
-    )
-    .await;
+    run(RAISE, proseware).await;
     same_day_tick("after a deleted customer changed").await;
     run(
         "UPDATE customers SET lifecycle = 'active', deleted_at = NULL WHERE id = $1",

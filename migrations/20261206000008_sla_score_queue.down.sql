@@ -1,6 +1,7 @@
 DROP TRIGGER sla_score_queue_updated ON server_settings;
 DROP TRIGGER sla_score_queue_inserted ON customers;
 DROP TRIGGER sla_score_queue_updated ON customers;
+DROP INDEX alerts_open_critical_by_customer;
 DROP TRIGGER sla_score_queue_inserted ON alerts;
 DROP TRIGGER sla_score_queue_deleted ON alerts;
 DROP TRIGGER sla_score_queue_updated ON alerts;

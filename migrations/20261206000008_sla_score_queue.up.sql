@@ -29,9 +29,12 @@ ALTER TABLE sla_score_due ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sla_score_due FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant ON sla_score_due USING (app_may_see(reseller_id, customer_id));
 
--- SECURITY INVOKER: a report or a form queues in its own scope, like the row it changed. Inserts
--- and deletes queue once per statement, from the transition table (an agent's batch of jobs is
--- one statement); updates queue per row, and only when a column the score reads has changed.
+-- Inserts and deletes queue once per statement, from the transition table (an agent's batch of
+-- jobs is one statement); updates queue per row, and only when a column the score reads has
+-- changed. The functions run as their owner (set below): a queued id is no secret, and a write
+-- allowed in its own scope may touch rows of another, such as the jobs a client deletion cascades
+-- to when the client was moved to the default customer and its jobs were not; queuing in the
+-- writer's scope refused the whole deletion.
 CREATE FUNCTION queue_sla_scores() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO sla_score_queue (reseller_id, customer_id)
@@ -69,6 +72,20 @@ BEGIN
     RETURN NULL;
 END $$;
 
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['queue_sla_scores', 'queue_sla_score', 'queue_customers_sla_scores',
+                             'queue_customer_sla_score', 'queue_every_sla_score']
+    LOOP
+        EXECUTE format('ALTER FUNCTION %I() SECURITY DEFINER SET search_path = public, pg_temp', f);
+        EXECUTE format('REVOKE ALL ON FUNCTION %I() FROM PUBLIC', f);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %I() TO msp_app', f);
+    END LOOP;
+END
+$$;
+
 -- Jobs: their roll-up (backup_job_days) is what the score reads; it changes only with them.
 CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON backup_jobs REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
@@ -100,7 +117,9 @@ BEGIN
 END
 $$;
 
--- Alerts: the open critical ones of the customer.
+-- Alerts: the open critical ones of the customer, which the queued pass reads by this index
+-- (through the customer's index it visited every alert the customer ever had).
+CREATE INDEX alerts_open_critical_by_customer ON alerts (customer_id) WHERE severity = 'critical' AND resolved_at IS NULL;
 CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON alerts REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
 CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON alerts REFERENCING OLD TABLE AS changed_rows

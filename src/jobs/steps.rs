@@ -571,12 +571,20 @@ struct SlaFigures {
     oldest_fresh: Option<DateTime<Utc>>,
     open_critical: i64,
     sla_score: Option<i16>,
+    stale_hours: i32,
 }
 
 /// The figures of a pass's customers, as columns of both passes' statements.
 const SLA_FIGURES: &str = "c.id, c.reseller_id, coalesce(j.succeeded, 0) AS succeeded, coalesce(j.warnings, 0) AS warnings, \
      coalesce(j.failed, 0) AS failed, coalesce(s.sources, 0) AS sources, coalesce(s.fresh, 0) AS fresh_sources, \
-     s.oldest_fresh, coalesce(a.open_critical, 0) AS open_critical, c.sla_score";
+     s.oldest_fresh, coalesce(a.open_critical, 0) AS open_critical, c.sla_score, \
+     (SELECT stale_warning_hours FROM server_settings WHERE id = 1) AS stale_hours";
+
+/// A source is fresh after this instant ($1 the tick's), read in the statement that reads the
+/// figures: a threshold changed after the queue was taken then counts from the next tick, whose
+/// full pass its change queued, and never half of one pass.
+const FRESH_AFTER: &str =
+    "($1 - make_interval(hours => (SELECT stale_warning_hours FROM server_settings WHERE id = 1)))";
 
 /// A score reads the customer's jobs of its 30 days, its sources, its open critical alerts, its
 /// lifecycle and the stale threshold (queued by triggers when one of them changes, migration
@@ -586,16 +594,17 @@ const SLA_FIGURES: &str = "c.id, c.reseller_id, coalesce(j.succeeded, 0) AS succ
 /// moves for everyone, or when every score was queued.
 async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let today = now.date_naive();
-    let settings = settings(tx).await?;
     // The customers are taken off the queue first (a NULL among them: every customer), and their
     // figures read by a second statement planned for that many (not kept prepared: each tick is
     // planned for the ids it binds), each one's rows by index. One statement, planned for what the
     // queue's statistics guessed (600,000 rows), read every customer's figures to keep 2,000 of
     // them (31 s). A customer queued again between the two statements stays queued for the next
     // tick, whose pass reads it again.
+    // A clock set back within the day makes a full pass too: instants foreseen from a later time
+    // would fire late.
     let daily_pass_due = last_success(tx, "sla_scores")
         .await?
-        .is_none_or(|at| at.date_naive() != today);
+        .is_none_or(|at| at.date_naive() != today || at > now);
     let picked: Option<Vec<i64>> = if daily_pass_due {
         None
     } else {
@@ -615,24 +624,23 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
             return Ok(0);
         }
         sqlx::query_as::<_, SlaFigures>(&format!(
-            "SELECT {SLA_FIGURES} FROM unnest($4::bigint[]) AS p(id) JOIN customers c ON c.id = p.id \
+            "SELECT {SLA_FIGURES} FROM unnest($3::bigint[]) AS p(id) JOIN customers c ON c.id = p.id \
              CROSS JOIN LATERAL (SELECT sum(succeeded) AS succeeded, sum(warning) AS warnings, \
                                         sum(failed + refused) AS failed \
                                  FROM backup_job_days \
                                  WHERE customer_id = p.id AND day > $2::date - 30 AND day <= $2::date) j \
              CROSS JOIN LATERAL (SELECT count(*) AS sources, \
-                                        count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
-                                        min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
+                                        count(*) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS fresh, \
+                                        min(last_success_at) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS oldest_fresh \
                                  FROM (SELECT last_success_at FROM connectors WHERE reseller_id = c.reseller_id AND customer_id = p.id \
                                        UNION ALL \
                                        SELECT last_success_at FROM clients WHERE reseller_id = c.reseller_id AND customer_id = p.id) x) s \
-             CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE severity = 'critical' AND resolved_at IS NULL) AS open_critical \
-                                 FROM alerts WHERE customer_id = p.id) a \
+             CROSS JOIN LATERAL (SELECT count(*) AS open_critical FROM alerts \
+                                 WHERE customer_id = p.id AND severity = 'critical' AND resolved_at IS NULL) a \
              WHERE c.lifecycle <> 'deleted'"
         ))
         .bind(now)
         .bind(today)
-        .bind(settings.stale_warning_hours)
         .bind(&picked)
         .persistent(false)
         .fetch_all(&mut **tx)
@@ -648,8 +656,8 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
                         FROM backup_job_days WHERE day > $2::date - 30 AND day <= $2::date \
                         GROUP BY customer_id) j ON j.customer_id = c.id \
              LEFT JOIN (SELECT customer_id, count(*) AS sources, \
-                               count(*) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS fresh, \
-                               min(last_success_at) FILTER (WHERE last_success_at > $1 - make_interval(hours => $3)) AS oldest_fresh \
+                               count(*) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS fresh, \
+                               min(last_success_at) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS oldest_fresh \
                         FROM (SELECT customer_id, last_success_at FROM connectors \
                               UNION ALL SELECT customer_id, last_success_at FROM clients) x \
                         GROUP BY customer_id) s ON s.customer_id = c.id \
@@ -659,12 +667,10 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
         ))
         .bind(now)
         .bind(today)
-        .bind(settings.stale_warning_hours)
         .fetch_all(&mut **tx)
         .await?
     };
 
-    let stale_hours = i64::from(settings.stale_warning_hours);
     let (mut ids, mut scores) = (Vec::new(), Vec::new());
     let (mut due_ids, mut due_resellers, mut due_at, mut undue_ids) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for f in &figures {
@@ -680,7 +686,7 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
             ids.push(f.id);
             scores.push(score);
         }
-        match crate::domain::sla::fresh_until(f.oldest_fresh, stale_hours) {
+        match crate::domain::sla::fresh_until(f.oldest_fresh, i64::from(f.stale_hours)) {
             Some(at) => {
                 due_ids.push(f.id);
                 due_resellers.push(f.reseller_id);

@@ -222,8 +222,12 @@ pub async fn seed_scaled(pool: &PgPool, clock: &dyn Clock, spec: ScaleSpec, seed
     // GROUP BY after the insert. Both in one transaction with the trigger off: if either fails the
     // trigger is back on and no job is left out of the roll-up.
     let mut load = conn.begin().await?;
-    // The SLA queue's trigger would keep that transition table too, to queue customers the seed
-    // has queued already: every one the jobs belong to is new, and was queued as it was inserted.
+    // The SLA queue's trigger would keep that transition table too, to queue one customer per
+    // job: every score is marked due instead, with the load (an engine tick may have taken the
+    // new customers off the queue before it).
+    sqlx::query("INSERT INTO sla_score_queue (reseller_id, customer_id) VALUES (NULL, NULL)")
+        .execute(&mut *load)
+        .await?;
     for trigger in JOB_LOAD_TRIGGERS {
         sqlx::query(&format!("ALTER TABLE backup_jobs DISABLE TRIGGER {trigger}"))
             .execute(&mut *load)

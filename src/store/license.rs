@@ -288,7 +288,6 @@ pub async fn organizations(
     ))
     .bind(filter.reseller_id)
     // Trimmed as the choice of filter above: blanks alone are no search.
-    // Trimmed as the choice of filter above: blanks alone are no search.
     .bind(filter.search.trim())
     .bind(like_pattern(filter.search))
     .bind(filter.after.map(|(key, _)| key))

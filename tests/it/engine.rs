@@ -1243,6 +1243,17 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
     .await
     .expect("a good backup");
     same_day_tick("after a client's good backup").await;
+    let foreseen: Option<chrono::DateTime<chrono::Utc>> = scalar(
+        &app,
+        "SELECT min(due_at) FROM sla_score_due WHERE customer_id = $1",
+        owner,
+    )
+    .await;
+    assert_eq!(
+        foreseen,
+        Some(at + Duration::minutes(15)),
+        "the instant the client turns stale is foreseen"
+    );
     let fresh: Option<i16> = scalar(&app, stored, owner).await;
     same_day_tick("ten minutes later").await;
     assert_eq!(scalar::<Option<i16>>(&app, stored, owner).await, fresh, "still fresh");

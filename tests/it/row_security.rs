@@ -218,3 +218,58 @@ async fn another_tenants_backup_job_roll_ups_are_invisible_and_cannot_be_written
     .await;
     assert!(refused.is_err(), "a row of another reseller cannot be written");
 }
+
+/// A write allowed in its scope may remove rows of another tenant through a cascade: a client moved
+/// to the default customer keeps its jobs under their first customer. The SLA queue's triggers run
+/// as their owner, so queuing that customer does not refuse the write.
+#[tokio::test]
+async fn a_cascade_into_another_tenants_jobs_is_not_refused_by_the_sla_queue() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let woodgrove = app.customer_id("Woodgrove Bank").await;
+    let (client, owner): (i64, i64) =
+        sqlx::query_as("SELECT id, customer_id FROM clients WHERE reseller_id = $1 ORDER BY id LIMIT 1")
+            .bind(northwind)
+            .fetch_one(&app.db)
+            .await
+            .expect("a client of Northwind");
+    let woodgroves_reseller: i64 = sqlx::query_scalar("SELECT reseller_id FROM customers WHERE id = $1")
+        .bind(woodgrove)
+        .fetch_one(&app.db)
+        .await
+        .expect("Woodgrove's reseller");
+    assert_ne!(woodgroves_reseller, northwind, "another tenant's customer");
+    sqlx::query(
+        "INSERT INTO backup_jobs (reseller_id, customer_id, client_id, external_id, started_at, ended_at, status, bytes) \
+         VALUES ($1, $2, $3, 'left-behind', now() - interval '1 hour', now(), 'succeeded', 1)",
+    )
+    .bind(woodgroves_reseller)
+    .bind(woodgrove)
+    .bind(client)
+    .execute(&app.db)
+    .await
+    .expect("a job left under its first customer");
+    sqlx::query("DELETE FROM sla_score_queue")
+        .execute(&app.db)
+        .await
+        .expect("empty queue");
+
+    let mut tx = store::scoped(&app.app_db, &Scope::Reseller { reseller_id: northwind })
+        .await
+        .expect("scoped tx");
+    let deleted = sqlx::query("DELETE FROM clients WHERE id = $1")
+        .bind(client)
+        .execute(&mut *tx)
+        .await
+        .expect("the reseller deletes its client")
+        .rows_affected();
+    assert_eq!(deleted, 1);
+    tx.commit().await.expect("commit");
+    let queued: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT customer_id FROM sla_score_queue ORDER BY 1")
+        .fetch_all(&app.db)
+        .await
+        .expect("queue");
+    let mut expected = vec![owner, woodgrove];
+    expected.sort_unstable();
+    assert_eq!(queued, expected, "both customers' scores are due");
+}

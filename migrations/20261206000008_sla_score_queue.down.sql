@@ -1,23 +1,20 @@
 DROP TRIGGER sla_score_queue_updated ON server_settings;
 DROP TRIGGER sla_score_queue_inserted ON customers;
 DROP TRIGGER sla_score_queue_updated ON customers;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['backup_jobs', 'clients', 'connectors', 'alerts']
+    LOOP
+        EXECUTE format('DROP TRIGGER sla_score_queue_inserted ON %I', t);
+        EXECUTE format('DROP TRIGGER sla_score_queue_deleted ON %I', t);
+        EXECUTE format('DROP TRIGGER sla_score_queue_updated ON %I', t);
+        EXECUTE format('DROP TRIGGER sla_score_queue_truncated ON %I', t);
+    END LOOP;
+END
+$$;
 DROP INDEX alerts_open_critical_by_customer;
-DROP TRIGGER sla_score_queue_inserted ON alerts;
-DROP TRIGGER sla_score_queue_deleted ON alerts;
-DROP TRIGGER sla_score_queue_updated ON alerts;
-DROP TRIGGER sla_score_queue_truncated ON alerts;
-DROP TRIGGER sla_score_queue_inserted ON connectors;
-DROP TRIGGER sla_score_queue_deleted ON connectors;
-DROP TRIGGER sla_score_queue_updated ON connectors;
-DROP TRIGGER sla_score_queue_truncated ON connectors;
-DROP TRIGGER sla_score_queue_inserted ON clients;
-DROP TRIGGER sla_score_queue_deleted ON clients;
-DROP TRIGGER sla_score_queue_updated ON clients;
-DROP TRIGGER sla_score_queue_truncated ON clients;
-DROP TRIGGER sla_score_queue_inserted ON backup_jobs;
-DROP TRIGGER sla_score_queue_deleted ON backup_jobs;
-DROP TRIGGER sla_score_queue_updated ON backup_jobs;
-DROP TRIGGER sla_score_queue_truncated ON backup_jobs;
 DROP FUNCTION queue_every_sla_score();
 DROP FUNCTION queue_customer_sla_score();
 DROP FUNCTION queue_customers_sla_scores();

@@ -86,49 +86,34 @@ BEGIN
 END
 $$;
 
--- Jobs: their roll-up (backup_job_days) is what the score reads; it changes only with them.
-CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON backup_jobs REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON backup_jobs REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON backup_jobs
-    FOR EACH ROW WHEN ((OLD.status, OLD.started_at, OLD.customer_id) IS DISTINCT FROM (NEW.status, NEW.started_at, NEW.customer_id))
-    EXECUTE FUNCTION queue_sla_score();
-CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON backup_jobs
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score();
-
--- Data sources: how many a customer has, and when each last backed up well.
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['clients', 'connectors']
-    LOOP
-        EXECUTE format('CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t);
-        EXECUTE format('CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON %I REFERENCING OLD TABLE AS changed_rows '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t);
-        EXECUTE format('CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON %I FOR EACH ROW '
-                       'WHEN ((OLD.last_success_at, OLD.customer_id) IS DISTINCT FROM (NEW.last_success_at, NEW.customer_id)) '
-                       'EXECUTE FUNCTION queue_sla_score()', t);
-        EXECUTE format('CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON %I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score()', t);
-    END LOOP;
-END
-$$;
-
 -- Alerts: the open critical ones of the customer, which the queued pass reads by this index
 -- (through the customer's index it visited every alert the customer ever had).
 CREATE INDEX alerts_open_critical_by_customer ON alerts (customer_id) WHERE severity = 'critical' AND resolved_at IS NULL;
-CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON alerts REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON alerts REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores();
-CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON alerts
-    FOR EACH ROW WHEN ((OLD.severity, OLD.resolved_at, OLD.customer_id) IS DISTINCT FROM (NEW.severity, NEW.resolved_at, NEW.customer_id))
-    EXECUTE FUNCTION queue_sla_score();
-CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON alerts
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score();
+
+-- Each table the score reads, with the columns whose change moves it: jobs (their roll-up,
+-- backup_job_days, changes only with them), data sources (how many, and when each last backed
+-- up well) and alerts (the open critical ones).
+DO $$
+DECLARE
+    t text[];
+BEGIN
+    FOREACH t SLICE 1 IN ARRAY ARRAY[['backup_jobs', 'status, started_at, customer_id'],
+                                     ['clients', 'last_success_at, customer_id'],
+                                     ['connectors', 'last_success_at, customer_id'],
+                                     ['alerts', 'severity, resolved_at, customer_id']]
+    LOOP
+        EXECUTE format('CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t[1]);
+        EXECUTE format('CREATE TRIGGER sla_score_queue_deleted AFTER DELETE ON %I REFERENCING OLD TABLE AS changed_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_sla_scores()', t[1]);
+        EXECUTE format('CREATE TRIGGER sla_score_queue_updated AFTER UPDATE ON %I FOR EACH ROW '
+                       'WHEN ((%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION queue_sla_score()', t[1],
+                       regexp_replace(t[2], '(\w+)', 'OLD.\1', 'g'), regexp_replace(t[2], '(\w+)', 'NEW.\1', 'g'));
+        EXECUTE format('CREATE TRIGGER sla_score_queue_truncated AFTER TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION queue_every_sla_score()', t[1]);
+    END LOOP;
+END
+$$;
 
 -- Customers: a new one gets its first score; a deleted one keeps its last, one revived gets a new one.
 CREATE TRIGGER sla_score_queue_inserted AFTER INSERT ON customers REFERENCING NEW TABLE AS changed_rows

@@ -619,6 +619,8 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
         // None when a NULL was taken: every score is due.
         taken.into_iter().collect()
     };
+    // The full pass has cleared every foreseen instant already; a queued one replaces its customers'.
+    let full = picked.is_none();
     let figures = if let Some(picked) = picked {
         if picked.is_empty() {
             return Ok(0);
@@ -692,7 +694,8 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
                 due_resellers.push(f.reseller_id);
                 due_at.push(at);
             }
-            None => undue_ids.push(f.id),
+            None if !full => undue_ids.push(f.id),
+            None => {}
         }
     }
     if !due_ids.is_empty() || !undue_ids.is_empty() {

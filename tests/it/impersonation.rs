@@ -200,6 +200,21 @@ async fn an_impersonation_left_idle_past_its_limit_is_ended_and_audited_by_the_e
     assert_eq!(audit_actions(&app, "Contoso").await.len(), 2);
 }
 
+/// One engine tick; then how and after how many minutes each recorded impersonation ended.
+async fn tick_and_read_ends(app: &TestApp) -> Vec<(String, i64)> {
+    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
+        .tick()
+        .await
+        .expect("tick");
+    sqlx::query_as(
+        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
+         FROM audit_log WHERE action = 'impersonation_ended' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("rows")
+}
+
 #[tokio::test]
 async fn an_impersonation_whose_session_expires_first_is_recorded_as_ended_with_it() {
     let app = TestApp::demo().await;
@@ -210,17 +225,7 @@ async fn an_impersonation_whose_session_expires_first_is_recorded_as_ended_with_
         .await
         .expect("arrange");
     app.clock.advance(Duration::minutes(45));
-    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
-    let ended: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
-         FROM audit_log WHERE action = 'impersonation_ended'",
-    )
-    .fetch_all(&app.db)
-    .await
-    .expect("rows");
+    let ended = tick_and_read_ends(&app).await;
     assert_eq!(ended, vec![("session expired".to_string(), 5)]);
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
         .bind(app.clock.now())
@@ -245,17 +250,7 @@ async fn logging_out_elsewhere_ends_an_impersonation_on_another_device_and_the_e
         "the session acting as the customer has ended too"
     );
     app.clock.advance(Duration::minutes(1));
-    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
-    let ended: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
-         FROM audit_log WHERE action = 'impersonation_ended'",
-    )
-    .fetch_all(&app.db)
-    .await
-    .expect("rows");
+    let ended = tick_and_read_ends(&app).await;
     assert_eq!(ended, vec![("session expired".to_string(), 4)]);
     let left: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = 'admin@northwind.example')",

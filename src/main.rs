@@ -198,7 +198,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     for step in steps {
                         match step.error {
                             Some(error) => println!("{:<18} failed: {error}", step.step),
-                            None => println!("{:<18} {} changed", step.step, step.changed),
+                            None => println!(
+                                "{:<18} {} changed in {} ms",
+                                step.step,
+                                step.changed,
+                                step.took.as_millis()
+                            ),
                         }
                     }
                 }

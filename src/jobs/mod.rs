@@ -38,6 +38,8 @@ pub struct StepReport {
     /// Rows changed (0 on a tick with nothing to do).
     pub changed: u64,
     pub error: Option<String>,
+    /// How long the step took, by the engine's clock (a tick after a mass change is timed by step).
+    pub took: StdDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +189,7 @@ impl Engine {
                     step: step.name,
                     changed,
                     error: None,
+                    took: self.since(started),
                 }
             }
             Err(error) => {
@@ -205,6 +208,7 @@ impl Engine {
                     step: step.name,
                     changed: 0,
                     error: Some(error.to_string()),
+                    took: self.since(started),
                 }
             }
         }
@@ -221,7 +225,8 @@ impl Engine {
                 (0, Some(error.to_string()))
             }
         };
-        let recorded = record_run(&self.db, NAME, now, self.since(started), changed, error.as_deref()).await;
+        let took = self.since(started);
+        let recorded = record_run(&self.db, NAME, now, took, changed, error.as_deref()).await;
         if let Err(problem) = recorded {
             tracing::warn!(error = %problem, "could not record the mailer's run");
         }
@@ -229,6 +234,7 @@ impl Engine {
             step: NAME,
             changed,
             error,
+            took,
         }
     }
 

@@ -929,6 +929,20 @@ async fn seat_forecasts_follow_each_kind_of_change_between_the_daily_passes() {
         None,
         "the empty day left the window"
     );
+
+    // Usage emptied by TRUNCATE, which queues no customer: the next tick of the same day makes a
+    // full pass, and no forecast outlives the usage it was read from.
+    assert!(
+        stored(flat, "google_user").await.is_some(),
+        "a forecast stands before the usage goes"
+    );
+    sqlx::query("TRUNCATE usage_daily")
+        .execute(&app.db)
+        .await
+        .expect("truncate usage");
+    tick_at(&app, tomorrow + Duration::minutes(10)).await;
+    assert_forecasts_are_those_of_the_raw_usage(&app, tomorrow.date_naive(), "after usage was truncated").await;
+    assert_eq!(stored(flat, "google_user").await, None, "no usage, no trend");
 }
 
 /// A day's seat count written by hand as something else than a number is left out of its
@@ -1329,4 +1343,153 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
     let tomorrow = now + Duration::days(1);
     tick_at(&app, tomorrow).await;
     assert_sla_scores_are_those_of_the_raw_rows(&app, tomorrow, "after the next day's first tick").await;
+}
+
+/// The changes the test above leaves out, each through its own trigger: a job's status updated, an
+/// alert made critical, a connector added, a customer created, an agent's report stored in a
+/// batch, a table emptied by TRUNCATE, and an instant foreseen by the day's full pass (not by a
+/// queued one) coming with nothing queued. After each, every stored score is the rule's on the raw
+/// rows.
+#[tokio::test]
+async fn sla_scores_follow_the_changes_of_every_other_trigger() {
+    let app = TestApp::demo().await;
+    let now = fixed_now();
+    let stored = "SELECT sla_score FROM customers WHERE id = $1";
+    let run = |sql: &'static str, id: i64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql).bind(id).execute(&db).await.expect(sql);
+        }
+    };
+    // Before the day's first tick, a client that backed up well 15 minutes inside the threshold
+    // (critical for another reason, so that the stale-source step leaves it be): the full pass
+    // foresees the instant it turns stale.
+    let (client, owner): (i64, i64) = sqlx::query_as("SELECT id, customer_id FROM clients ORDER BY id DESC LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .expect("a client");
+    sqlx::query(
+        "UPDATE clients SET last_success_at = $2 - make_interval(hours => (SELECT stale_warning_hours FROM server_settings)) \
+                + interval '15 minutes', health = 'critical', health_reason = 'Blocked by the test.', health_since = $2 \
+         WHERE id = $1",
+    )
+    .bind(client)
+    .bind(now)
+    .execute(&app.db)
+    .await
+    .expect("a good backup");
+    tick_at(&app, now).await;
+    assert_sla_scores_are_those_of_the_raw_rows(&app, now, "after the day's first tick").await;
+    let fresh: Option<i16> = scalar(&app, stored, owner).await;
+
+    let minutes = std::cell::Cell::new(0);
+    let same_day_tick = |after: &'static str| {
+        minutes.set(minutes.get() + 20);
+        let app = &app;
+        let at = now + Duration::minutes(minutes.get());
+        async move {
+            tick_at(app, at).await;
+            assert_sla_scores_are_those_of_the_raw_rows(app, at, after).await;
+        }
+    };
+    same_day_tick("after the instant the full pass foresaw").await;
+    assert!(
+        scalar::<Option<i16>>(&app, stored, owner).await < fresh,
+        "the client turned stale with nothing queued"
+    );
+
+    // A job's status updated: forty jobs failed, then they are found to have succeeded.
+    let adventure = app.customer_id("Adventure Works").await;
+    sqlx::query(
+        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
+         SELECT k.reseller_id, k.customer_id, k.id, 'sla-update-' || n, $2 - make_interval(hours => n), \
+                $2 - make_interval(hours => n) + interval '5 minutes', 'failed', 0 \
+         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 40) n",
+    )
+    .bind(adventure)
+    .bind(now)
+    .execute(&app.db)
+    .await
+    .expect("failed jobs");
+    same_day_tick("after failed jobs").await;
+    let failing: Option<i16> = scalar(&app, stored, adventure).await;
+    run(
+        "UPDATE backup_jobs SET status = 'succeeded' WHERE customer_id = $1 AND external_id LIKE 'sla-update-%'",
+        adventure,
+    )
+    .await;
+    same_day_tick("after the jobs' status was updated").await;
+    assert!(scalar::<Option<i16>>(&app, stored, adventure).await > failing);
+
+    // An alert made critical.
+    let proseware = app.customer_id("Proseware").await;
+    run(
+        "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
+         SELECT reseller_id, id, 'warning', 'test', 'sla-severity', 'A test alert', now() FROM customers WHERE id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after a warning").await;
+    let warned: Option<i16> = scalar(&app, stored, proseware).await;
+    run(
+        "UPDATE alerts SET severity = 'critical' WHERE subject = 'sla-severity' AND customer_id = $1",
+        proseware,
+    )
+    .await;
+    same_day_tick("after the alert became critical").await;
+    assert!(scalar::<Option<i16>>(&app, stored, proseware).await < warned);
+
+    // A connector added that last backed up well three days ago: one more source, not fresh
+    // (critical for another reason, so that the stale-source step leaves it be).
+    let before: Option<i16> = scalar(&app, stored, adventure).await;
+    sqlx::query(
+        "INSERT INTO connectors (reseller_id, customer_id, name, kind, health, health_reason, health_since, \
+                                 last_success_at, created_at) \
+         SELECT reseller_id, id, 'SLA mail', 'microsoft_365', 'critical', 'Blocked by the test.', $2, \
+                $2 - interval '3 days', $2 \
+         FROM customers WHERE id = $1",
+    )
+    .bind(adventure)
+    .bind(now)
+    .execute(&app.db)
+    .await
+    .expect("a connector");
+    same_day_tick("after a connector was added").await;
+    assert!(scalar::<Option<i16>>(&app, stored, adventure).await < before);
+
+    // A customer created: scored at the next tick.
+    let created: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (reseller_id, name, pass_key_hash, created_at) \
+         SELECT reseller_id, 'SLA Newcomer', 'x', now() FROM customers WHERE id = $1 RETURNING id",
+    )
+    .bind(adventure)
+    .fetch_one(&app.db)
+    .await
+    .expect("a customer");
+    same_day_tick("after a customer was created").await;
+    assert!(scalar::<Option<i16>>(&app, stored, created).await.is_some());
+
+    // An agent's report, stored by a batch: the job's trigger queues its customer.
+    let contoso = app.customer_id("Contoso").await;
+    let token = app.agent_token("Contoso", "SLA-AGENT").await;
+    let failures: Vec<serde_json::Value> = (0..30)
+        .map(|n| {
+            serde_json::json!({"id": format!("sla-agent-{n}"), "kind": "backup", "started_at": "2026-06-15T08:00:00Z",
+                               "ended_at": "2026-06-15T08:30:00Z", "status": "failed", "bytes": 0})
+        })
+        .collect();
+    let before: Option<i16> = scalar(&app, stored, contoso).await;
+    let report = app.post_report(&token, &serde_json::json!({ "jobs": failures })).await;
+    assert!(report.status.is_success(), "{}", report.body);
+    same_day_tick("after an agent's report").await;
+    assert!(scalar::<Option<i16>>(&app, stored, contoso).await < before);
+
+    // Open alerts emptied by TRUNCATE: every customer is queued.
+    let critical: Option<i16> = scalar(&app, stored, proseware).await;
+    sqlx::query("TRUNCATE alerts")
+        .execute(&app.db)
+        .await
+        .expect("truncate alerts");
+    same_day_tick("after alerts were truncated").await;
+    assert!(scalar::<Option<i16>>(&app, stored, proseware).await > critical);
 }

@@ -82,11 +82,20 @@ pub async fn open(
         .await
 }
 
-pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
-        .execute(conn)
-        .await?;
+/// Ends the session a browser had before it logged in again. One acting as a customer is expired
+/// rather than deleted, as [`delete_others`] does, so that the engine's housekeeping records the end
+/// of its impersonation in the customer's audit log; deleted, it would end unrecorded.
+pub async fn end_replaced(conn: &mut PgConnection, id_hash: &[u8], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH impersonating AS ( \
+             UPDATE sessions SET expires_at = least(expires_at, $2) \
+             WHERE id_hash = $1 AND impersonation_started_at IS NOT NULL) \
+         DELETE FROM sessions WHERE id_hash = $1 AND impersonation_started_at IS NULL",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

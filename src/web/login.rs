@@ -222,7 +222,7 @@ async fn start_session(
     let expires_at = now + Duration::hours(state.web().session_absolute_hours);
     let mut tx = store::auth(state.db()).await?;
     if let Some(old) = cookie_header(headers).and_then(|c| read_cookie(&c, SESSION_COOKIE).map(sha256)) {
-        store::sessions::delete(&mut tx, &old).await?;
+        store::sessions::end_replaced(&mut tx, &old, now).await?;
     }
     let id_hash = sha256(&token);
     let csrf_token = random_token();

@@ -261,6 +261,27 @@ async fn logging_out_elsewhere_ends_an_impersonation_on_another_device_and_the_e
     assert_eq!(left, 0);
 }
 
+/// A browser whose session expired while acting as a customer logs in again before the engine's
+/// housekeeping has recorded the end: the new session replaces the old one, whose impersonation is
+/// still recorded as ended with it (deleted outright, it ended with no record).
+#[tokio::test]
+async fn logging_in_again_after_the_session_expired_still_records_the_impersonations_end() {
+    let app = TestApp::demo().await;
+    let acting = start(&app, "admin@northwind.example", "Contoso").await;
+    let old_session = acting.cookie("msp_session").expect("a session");
+    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE impersonation_started_at IS NOT NULL")
+        .bind(app.clock.now() + Duration::minutes(5))
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+    app.clock.advance(Duration::minutes(10));
+    let again = acting.log_in("admin@northwind.example", "demo-password").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_ne!(acting.cookie("msp_session"), Some(old_session));
+    let ended = tick_and_read_ends(&app).await;
+    assert_eq!(ended, vec![("session expired".to_string(), 5)]);
+}
+
 #[tokio::test]
 async fn logging_out_while_logged_in_as_a_customer_records_the_end() {
     let app = TestApp::demo().await;

@@ -807,6 +807,68 @@ async fn set_seat_limit(app: &TestApp, customer: i64, property: &str, limit: i32
     .expect("seat limit");
 }
 
+/// Runs `sql` with `id` bound as $1, as the owner.
+async fn exec(app: &TestApp, sql: &str, id: i64) {
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Forty failed jobs of the customer's first connector, an hour apart before `now`, their ids
+/// `prefix` and a number.
+async fn insert_failed_jobs(app: &TestApp, customer: i64, now: chrono::DateTime<chrono::Utc>, prefix: &str) {
+    sqlx::query(
+        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
+         SELECT k.reseller_id, k.customer_id, k.id, $3 || n, $2 - make_interval(hours => n), \
+                $2 - make_interval(hours => n) + interval '5 minutes', 'failed', 0 \
+         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 40) n",
+    )
+    .bind(customer)
+    .bind(now)
+    .bind(prefix)
+    .execute(&app.db)
+    .await
+    .expect("failed jobs");
+}
+
+/// Ticks ten minutes apart within the UTC day of `start`, each followed by the check that every
+/// stored score is the rule's on the raw rows and that the tick emptied the queue.
+struct SameDayTicks<'a> {
+    app: &'a TestApp,
+    start: chrono::DateTime<chrono::Utc>,
+    minutes: std::cell::Cell<i64>,
+}
+
+impl<'a> SameDayTicks<'a> {
+    fn after(app: &'a TestApp, start: chrono::DateTime<chrono::Utc>) -> Self {
+        SameDayTicks {
+            app,
+            start,
+            minutes: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The instant of the next tick.
+    fn next_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.start + Duration::minutes(self.minutes.get() + 10)
+    }
+
+    async fn tick(&self, after: &str) {
+        let at = self.next_at();
+        self.minutes.set(self.minutes.get() + 10);
+        tick_at(self.app, at).await;
+        assert_sla_scores_are_those_of_the_raw_rows(self.app, at, after).await;
+        let queued = "SELECT count(*) FROM sla_score_queue WHERE $1::bigint IS NOT NULL";
+        assert_eq!(
+            scalar::<i64>(self.app, queued, 0).await,
+            0,
+            "{after}: the tick empties the queue"
+        );
+    }
+}
+
 /// Between the day's full passes the engine forecasts only the customers queued by triggers when
 /// their usage, seat limits or lifecycle change: each kind of change, made alone, reaches the
 /// stored forecast at the next tick of the same day; the next day's first tick moves every window.
@@ -1170,70 +1232,40 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
         "the full pass empties the queue"
     );
 
-    // Ten minutes apart, the same UTC day.
-    let minutes = std::cell::Cell::new(0);
-    let same_day_tick = |after: &'static str| {
-        minutes.set(minutes.get() + 10);
-        let app = &app;
-        let at = now + Duration::minutes(minutes.get());
-        async move {
-            tick_at(app, at).await;
-            assert_sla_scores_are_those_of_the_raw_rows(app, at, after).await;
-            assert_eq!(
-                scalar::<i64>(app, queued, 0).await,
-                0,
-                "{after}: the tick empties the queue"
-            );
-            at
-        }
-    };
+    let ticks = SameDayTicks::after(&app, now);
     // A critical alert for the customer; its subject "sla-queue" is resolved by the test below.
     const RAISE: &str = "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
          SELECT reseller_id, id, 'critical', 'test', 'sla-queue', 'A test alert', now() FROM customers WHERE id = $1";
-    let run = |sql: &'static str, id: i64| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query(sql).bind(id).execute(&db).await.expect(sql);
-        }
-    };
 
     // Jobs inserted, then deleted.
     let adventure = app.customer_id("Adventure Works").await;
     let before: Option<i16> = scalar(&app, stored, adventure).await;
-    sqlx::query(
-        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
-         SELECT k.reseller_id, k.customer_id, k.id, 'sla-queue-' || n, $2 - make_interval(hours => n), \
-                $2 - make_interval(hours => n) + interval '5 minutes', 'failed', 0 \
-         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 40) n",
-    )
-    .bind(adventure)
-    .bind(now)
-    .execute(&app.db)
-    .await
-    .expect("failed jobs");
-    same_day_tick("after jobs were inserted").await;
+    insert_failed_jobs(&app, adventure, now, "sla-queue-").await;
+    ticks.tick("after jobs were inserted").await;
     assert!(
         scalar::<Option<i16>>(&app, stored, adventure).await < before,
         "forty failed jobs lower the score"
     );
-    run(
+    exec(
+        &app,
         "DELETE FROM backup_jobs WHERE customer_id = $1 AND external_id LIKE 'sla-queue-%'",
         adventure,
     )
     .await;
-    same_day_tick("after jobs were deleted").await;
+    ticks.tick("after jobs were deleted").await;
     assert_eq!(scalar::<Option<i16>>(&app, stored, adventure).await, before);
 
     // A critical alert raised, then resolved.
     let proseware = app.customer_id("Proseware").await;
-    run(RAISE, proseware).await;
-    same_day_tick("after a critical alert was raised").await;
-    run(
+    exec(&app, RAISE, proseware).await;
+    ticks.tick("after a critical alert was raised").await;
+    exec(
+        &app,
         "UPDATE alerts SET resolved_at = now() WHERE subject = 'sla-queue' AND customer_id = $1",
         proseware,
     )
     .await;
-    same_day_tick("after it was resolved").await;
+    ticks.tick("after it was resolved").await;
 
     // A client backs up well just inside the threshold: fresh now, stale 30 minutes later by
     // time alone, with nothing queued. It is critical for another reason, so the stale-source
@@ -1246,7 +1278,7 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
         .fetch_one(&app.db)
         .await
         .expect("threshold");
-    let at = now + Duration::minutes(minutes.get() + 10);
+    let at = ticks.next_at();
     sqlx::query(
         "UPDATE clients SET last_success_at = $2, health = 'critical', health_reason = 'Blocked by the test.', \
                 health_since = $2 WHERE id = $1",
@@ -1256,7 +1288,7 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
     .execute(&app.db)
     .await
     .expect("a good backup");
-    same_day_tick("after a client's good backup").await;
+    ticks.tick("after a client's good backup").await;
     let foreseen: Option<chrono::DateTime<chrono::Utc>> = scalar(
         &app,
         "SELECT min(due_at) FROM sla_score_due WHERE customer_id = $1",
@@ -1269,45 +1301,49 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
         "the instant the client turns stale is foreseen"
     );
     let fresh: Option<i16> = scalar(&app, stored, owner).await;
-    same_day_tick("ten minutes later").await;
+    ticks.tick("ten minutes later").await;
     assert_eq!(scalar::<Option<i16>>(&app, stored, owner).await, fresh, "still fresh");
-    same_day_tick("after the backup turned stale").await;
+    ticks.tick("after the backup turned stale").await;
     assert!(
         scalar::<Option<i16>>(&app, stored, owner).await < fresh,
         "the source turned stale with no change queued"
     );
 
     // A client moved to another customer changes both.
-    run(
+    exec(
+        &app,
         "UPDATE clients SET customer_id = (SELECT id FROM customers o WHERE o.reseller_id = clients.reseller_id \
                                            AND o.id <> clients.customer_id AND o.lifecycle = 'active' ORDER BY id LIMIT 1) \
          WHERE id = $1",
         client,
     )
     .await;
-    same_day_tick("after a client moved").await;
+    ticks.tick("after a client moved").await;
     // A connector removed with its jobs.
-    run(
+    exec(
+        &app,
         "DELETE FROM connectors WHERE id = (SELECT id FROM connectors WHERE customer_id = $1 ORDER BY id DESC LIMIT 1)",
         adventure,
     )
     .await;
-    same_day_tick("after a connector was removed").await;
+    ticks.tick("after a connector was removed").await;
 
     // Changed while deleted (scored no longer), then revived.
-    run(
+    exec(
+        &app,
         "UPDATE customers SET lifecycle = 'deleted', deleted_at = now() WHERE id = $1",
         proseware,
     )
     .await;
-    run(RAISE, proseware).await;
-    same_day_tick("after a deleted customer changed").await;
-    run(
+    exec(&app, RAISE, proseware).await;
+    ticks.tick("after a deleted customer changed").await;
+    exec(
+        &app,
         "UPDATE customers SET lifecycle = 'active', deleted_at = NULL WHERE id = $1",
         proseware,
     )
     .await;
-    same_day_tick("after it was revived").await;
+    ticks.tick("after it was revived").await;
 
     // The threshold moves every customer's freshness: a connector that last backed up well 30
     // hours ago is stale under the demo's 26 hours and fresh under 48 (critical for another
@@ -1317,14 +1353,19 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
          WHERE id = (SELECT id FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1)",
     )
     .bind(adventure)
-    .bind(now + Duration::minutes(minutes.get()) - Duration::hours(30))
+    .bind(ticks.next_at() - Duration::minutes(10) - Duration::hours(30))
     .execute(&app.db)
     .await
     .expect("an older good backup");
-    same_day_tick("after a connector's last good backup moved back").await;
+    ticks.tick("after a connector's last good backup moved back").await;
     let stale: Option<i16> = scalar(&app, stored, adventure).await;
-    run("UPDATE server_settings SET stale_warning_hours = 48 WHERE $1 = $1", 0).await;
-    same_day_tick("after the stale threshold changed").await;
+    exec(
+        &app,
+        "UPDATE server_settings SET stale_warning_hours = 48 WHERE $1 = $1",
+        0,
+    )
+    .await;
+    ticks.tick("after the stale threshold changed").await;
     assert!(
         scalar::<Option<i16>>(&app, stored, adventure).await > stale,
         "fresh again under 48 hours"
@@ -1332,8 +1373,8 @@ async fn sla_scores_follow_each_kind_of_change_between_the_daily_passes() {
 
     // A score altered behind the engine's back stays until the next day's full pass: the passes
     // between read only what was queued.
-    run("UPDATE customers SET sla_score = 1 WHERE id = $1", adventure).await;
-    let later = now + Duration::minutes(minutes.get() + 10);
+    exec(&app, "UPDATE customers SET sla_score = 1 WHERE id = $1", adventure).await;
+    let later = ticks.next_at();
     tick_at(&app, later).await;
     assert_eq!(
         scalar::<Option<i16>>(&app, stored, adventure).await,
@@ -1355,13 +1396,7 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     let app = TestApp::demo().await;
     let now = fixed_now();
     let stored = "SELECT sla_score FROM customers WHERE id = $1";
-    let run = |sql: &'static str, id: i64| {
-        let db = app.db.clone();
-        async move {
-            sqlx::query(sql).bind(id).execute(&db).await.expect(sql);
-        }
-    };
-    // Before the day's first tick, a client that backed up well 15 minutes inside the threshold
+    // Before the day's first tick, a client that backed up well 5 minutes inside the threshold
     // (critical for another reason, so that the stale-source step leaves it be): the full pass
     // foresees the instant it turns stale.
     let (client, owner): (i64, i64) = sqlx::query_as("SELECT id, customer_id FROM clients ORDER BY id DESC LIMIT 1")
@@ -1370,7 +1405,7 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
         .expect("a client");
     sqlx::query(
         "UPDATE clients SET last_success_at = $2 - make_interval(hours => (SELECT stale_warning_hours FROM server_settings)) \
-                + interval '15 minutes', health = 'critical', health_reason = 'Blocked by the test.', health_since = $2 \
+                + interval '5 minutes', health = 'critical', health_reason = 'Blocked by the test.', health_since = $2 \
          WHERE id = $1",
     )
     .bind(client)
@@ -1382,17 +1417,8 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     assert_sla_scores_are_those_of_the_raw_rows(&app, now, "after the day's first tick").await;
     let fresh: Option<i16> = scalar(&app, stored, owner).await;
 
-    let minutes = std::cell::Cell::new(0);
-    let same_day_tick = |after: &'static str| {
-        minutes.set(minutes.get() + 20);
-        let app = &app;
-        let at = now + Duration::minutes(minutes.get());
-        async move {
-            tick_at(app, at).await;
-            assert_sla_scores_are_those_of_the_raw_rows(app, at, after).await;
-        }
-    };
-    same_day_tick("after the instant the full pass foresaw").await;
+    let ticks = SameDayTicks::after(&app, now);
+    ticks.tick("after the instant the full pass foresaw").await;
     assert!(
         scalar::<Option<i16>>(&app, stored, owner).await < fresh,
         "the client turned stale with nothing queued"
@@ -1400,43 +1426,36 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
 
     // A job's status updated: forty jobs failed, then they are found to have succeeded.
     let adventure = app.customer_id("Adventure Works").await;
-    sqlx::query(
-        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
-         SELECT k.reseller_id, k.customer_id, k.id, 'sla-update-' || n, $2 - make_interval(hours => n), \
-                $2 - make_interval(hours => n) + interval '5 minutes', 'failed', 0 \
-         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 40) n",
-    )
-    .bind(adventure)
-    .bind(now)
-    .execute(&app.db)
-    .await
-    .expect("failed jobs");
-    same_day_tick("after failed jobs").await;
+    insert_failed_jobs(&app, adventure, now, "sla-update-").await;
+    ticks.tick("after failed jobs").await;
     let failing: Option<i16> = scalar(&app, stored, adventure).await;
-    run(
+    exec(
+        &app,
         "UPDATE backup_jobs SET status = 'succeeded' WHERE customer_id = $1 AND external_id LIKE 'sla-update-%'",
         adventure,
     )
     .await;
-    same_day_tick("after the jobs' status was updated").await;
+    ticks.tick("after the jobs' status was updated").await;
     assert!(scalar::<Option<i16>>(&app, stored, adventure).await > failing);
 
     // An alert made critical.
     let proseware = app.customer_id("Proseware").await;
-    run(
+    exec(
+        &app,
         "INSERT INTO alerts (reseller_id, customer_id, severity, kind, subject, message, raised_at) \
          SELECT reseller_id, id, 'warning', 'test', 'sla-severity', 'A test alert', now() FROM customers WHERE id = $1",
         proseware,
     )
     .await;
-    same_day_tick("after a warning").await;
+    ticks.tick("after a warning").await;
     let warned: Option<i16> = scalar(&app, stored, proseware).await;
-    run(
+    exec(
+        &app,
         "UPDATE alerts SET severity = 'critical' WHERE subject = 'sla-severity' AND customer_id = $1",
         proseware,
     )
     .await;
-    same_day_tick("after the alert became critical").await;
+    ticks.tick("after the alert became critical").await;
     assert!(scalar::<Option<i16>>(&app, stored, proseware).await < warned);
 
     // A connector added that last backed up well three days ago: one more source, not fresh
@@ -1454,7 +1473,7 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     .execute(&app.db)
     .await
     .expect("a connector");
-    same_day_tick("after a connector was added").await;
+    ticks.tick("after a connector was added").await;
     assert!(scalar::<Option<i16>>(&app, stored, adventure).await < before);
 
     // A customer created: scored at the next tick.
@@ -1466,7 +1485,7 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     .fetch_one(&app.db)
     .await
     .expect("a customer");
-    same_day_tick("after a customer was created").await;
+    ticks.tick("after a customer was created").await;
     assert!(scalar::<Option<i16>>(&app, stored, created).await.is_some());
 
     // An agent's report, stored by a batch: the job's trigger queues its customer.
@@ -1481,7 +1500,7 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     let before: Option<i16> = scalar(&app, stored, contoso).await;
     let report = app.post_report(&token, &serde_json::json!({ "jobs": failures })).await;
     assert!(report.status.is_success(), "{}", report.body);
-    same_day_tick("after an agent's report").await;
+    ticks.tick("after an agent's report").await;
     assert!(scalar::<Option<i16>>(&app, stored, contoso).await < before);
 
     // Open alerts emptied by TRUNCATE: every customer is queued.
@@ -1490,6 +1509,6 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
         .execute(&app.db)
         .await
         .expect("truncate alerts");
-    same_day_tick("after alerts were truncated").await;
+    ticks.tick("after alerts were truncated").await;
     assert!(scalar::<Option<i16>>(&app, stored, proseware).await > critical);
 }

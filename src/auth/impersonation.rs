@@ -9,7 +9,8 @@
 //! within a tick, or "session expired" if the session's absolute expiry came first (jobs::steps).
 //! Log out records the end too. A session ended with the others of its user (log out elsewhere, a
 //! password reset, a disabled account) is expired rather than deleted while it acts as a customer,
-//! so that housekeeping records its end as well (store::sessions::delete_others).
+//! so that housekeeping records its end as well (store::sessions::delete_others), and so is the
+//! session a browser replaces by logging in again (store::sessions::end_replaced).
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;

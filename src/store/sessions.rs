@@ -82,20 +82,17 @@ pub async fn open(
         .await
 }
 
-/// Ends the session a browser had before it logged in again. One acting as a customer is expired
-/// rather than deleted, as [`delete_others`] does, so that the engine's housekeeping records the end
-/// of its impersonation in the customer's audit log; deleted, it would end unrecorded.
+/// Ends the session a browser had before it logged in again: expired, not deleted, so that the
+/// engine's housekeeping records the end of an impersonation it was acting in (in the customer's
+/// audit log) before it deletes the row; deleted, it ended unrecorded. Expired whatever its state:
+/// a statement that chose between expiring and deleting by whether it impersonates could miss a
+/// row whose impersonation another transaction ends meanwhile, and leave it valid.
 pub async fn end_replaced(conn: &mut PgConnection, id_hash: &[u8], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH impersonating AS ( \
-             UPDATE sessions SET expires_at = least(expires_at, $2) \
-             WHERE id_hash = $1 AND impersonation_started_at IS NOT NULL) \
-         DELETE FROM sessions WHERE id_hash = $1 AND impersonation_started_at IS NULL",
-    )
-    .bind(id_hash)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    sqlx::query("UPDATE sessions SET expires_at = least(expires_at, $2) WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(now)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -126,15 +123,6 @@ pub async fn delete_others(
     .fetch_one(conn)
     .await?;
     Ok(u64::try_from(ended).unwrap_or(0))
-}
-
-/// Removes sessions that can no longer be used.
-pub async fn delete_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected())
 }
 
 /// The "log in as" state of a session, as it stood before it ended.

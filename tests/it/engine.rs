@@ -1489,8 +1489,10 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     assert!(scalar::<Option<i16>>(&app, stored, created).await.is_some());
 
     // An agent's report, stored by a batch: the job's trigger queues its customer.
+    // Registered and scored first: a new client queues its customer by itself.
     let contoso = app.customer_id("Contoso").await;
     let token = app.agent_token("Contoso", "SLA-AGENT").await;
+    ticks.tick("after an agent registered").await;
     let failures: Vec<serde_json::Value> = (0..30)
         .map(|n| {
             serde_json::json!({"id": format!("sla-agent-{n}"), "kind": "backup", "started_at": "2026-06-15T08:00:00Z",

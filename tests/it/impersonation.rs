@@ -282,6 +282,44 @@ async fn logging_in_again_after_the_session_expired_still_records_the_impersonat
     assert_eq!(ended, vec![("session expired".to_string(), 5)]);
 }
 
+/// A browser acting as a customer logs in again (a login form posted with its session's token):
+/// the session it replaces stops at once, and its impersonation ends on the record.
+#[tokio::test]
+async fn logging_in_again_ends_the_old_sessions_impersonation_on_the_record() {
+    let app = TestApp::demo().await;
+    let acting = start(&app, "admin@northwind.example", "Contoso").await;
+    let old_session = acting.cookie("msp_session").expect("a session");
+    app.clock.advance(Duration::minutes(7));
+    let again = acting
+        .post_form(
+            "/login",
+            &[
+                ("username", "admin@northwind.example"),
+                ("password", "demo-password"),
+                ("next", ""),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_ne!(acting.cookie("msp_session"), Some(old_session.clone()));
+    let replaced = app.client();
+    replaced.set_cookie("msp_session", &old_session);
+    assert_eq!(
+        replaced.get("/portal").await.status,
+        StatusCode::SEE_OTHER,
+        "the replaced session is over"
+    );
+    app.clock.advance(Duration::minutes(1));
+    let ended = tick_and_read_ends(&app).await;
+    assert_eq!(ended, vec![("session expired".to_string(), 7)]);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
+        .bind(app.clock.now())
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "and housekeeping deleted it once recorded");
+}
+
 #[tokio::test]
 async fn logging_out_while_logged_in_as_a_customer_records_the_end() {
     let app = TestApp::demo().await;

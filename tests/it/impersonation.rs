@@ -215,24 +215,33 @@ async fn tick_and_read_ends(app: &TestApp) -> Vec<(String, i64)> {
     .expect("rows")
 }
 
+/// Every session acting as a customer expires `minutes` from the test clock's now.
+async fn expire_impersonating_sessions_in(app: &TestApp, minutes: i64) {
+    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE impersonation_started_at IS NOT NULL")
+        .bind(app.clock.now() + Duration::minutes(minutes))
+        .execute(&app.db)
+        .await
+        .expect("arrange");
+}
+
+/// Sessions past their expiry that housekeeping has not deleted.
+async fn expired_sessions_left(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
+        .bind(app.clock.now())
+        .fetch_one(&app.db)
+        .await
+        .expect("count")
+}
+
 #[tokio::test]
 async fn an_impersonation_whose_session_expires_first_is_recorded_as_ended_with_it() {
     let app = TestApp::demo().await;
     let _client = start(&app, "admin@northwind.example", "Contoso").await;
-    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE impersonation_started_at IS NOT NULL")
-        .bind(app.clock.now() + Duration::minutes(5))
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    expire_impersonating_sessions_in(&app, 5).await;
     app.clock.advance(Duration::minutes(45));
     let ended = tick_and_read_ends(&app).await;
     assert_eq!(ended, vec![("session expired".to_string(), 5)]);
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
-        .bind(app.clock.now())
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(sessions, 0, "and the expired session is gone");
+    assert_eq!(expired_sessions_left(&app).await, 0, "and the expired session is gone");
 }
 
 #[tokio::test]
@@ -269,11 +278,7 @@ async fn logging_in_again_after_the_session_expired_still_records_the_impersonat
     let app = TestApp::demo().await;
     let acting = start(&app, "admin@northwind.example", "Contoso").await;
     let old_session = acting.cookie("msp_session").expect("a session");
-    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE impersonation_started_at IS NOT NULL")
-        .bind(app.clock.now() + Duration::minutes(5))
-        .execute(&app.db)
-        .await
-        .expect("arrange");
+    expire_impersonating_sessions_in(&app, 5).await;
     app.clock.advance(Duration::minutes(10));
     let again = acting.log_in("admin@northwind.example", "demo-password").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
@@ -312,12 +317,11 @@ async fn logging_in_again_ends_the_old_sessions_impersonation_on_the_record() {
     app.clock.advance(Duration::minutes(1));
     let ended = tick_and_read_ends(&app).await;
     assert_eq!(ended, vec![("session expired".to_string(), 7)]);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE expires_at <= $1")
-        .bind(app.clock.now())
-        .fetch_one(&app.db)
-        .await
-        .expect("count");
-    assert_eq!(left, 0, "and housekeeping deleted it once recorded");
+    assert_eq!(
+        expired_sessions_left(&app).await,
+        0,
+        "and housekeeping deleted it once recorded"
+    );
 }
 
 #[tokio::test]

@@ -106,23 +106,27 @@ pub async fn delete_others(
     keep: Option<&[u8]>,
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    let ended: i64 = sqlx::query_scalar(
-        "WITH impersonating AS ( \
-             UPDATE sessions SET expires_at = least(expires_at, $3) \
-             WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 AND impersonation_started_at IS NOT NULL \
-             RETURNING 1), \
-         deleted AS ( \
-             DELETE FROM sessions \
-             WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 AND impersonation_started_at IS NULL \
-             RETURNING 1) \
-         SELECT (SELECT count(*) FROM impersonating) + (SELECT count(*) FROM deleted)",
+    // Every one is expired first, then those not acting as a customer deleted, in two statements:
+    // the expiry locks them all, so a concurrent start or end of an impersonation either committed
+    // before it or waits for this transaction, and the deletion's snapshot, taken after, sees it.
+    // As one statement (expire the impersonating, delete the rest), a session whose impersonation
+    // changed meanwhile matched neither half and stayed valid.
+    let ended = sqlx::query(
+        "UPDATE sessions SET expires_at = least(expires_at, $3) WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2",
     )
     .bind(user_id)
     .bind(keep)
     .bind(now)
-    .fetch_one(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(u64::try_from(ended).unwrap_or(0))
+    sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 AND impersonation_started_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ended.rows_affected())
 }
 
 /// The "log in as" state of a session, as it stood before it ended.

@@ -7,7 +7,6 @@ use sqlx::PgPool;
 
 use crate::api::batching::ReportBatcher;
 use crate::api::rate_limit::RateLimiter;
-use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::WebConfig;
 
@@ -19,7 +18,6 @@ struct Inner {
     clock: Arc<dyn Clock>,
     web: WebConfig,
     limiter: RateLimiter,
-    logins: LoginThrottle,
     reports: ReportBatcher,
 }
 
@@ -33,7 +31,6 @@ impl AppState {
             clock,
             web,
             limiter,
-            logins: LoginThrottle::default(),
         }))
     }
 
@@ -47,11 +44,6 @@ impl AppState {
 
     pub fn web(&self) -> &WebConfig {
         &self.0.web
-    }
-
-    /// Failed logins per username.
-    pub fn logins(&self) -> &LoginThrottle {
-        &self.0.logins
     }
 
     /// Agent reports waiting to be stored together.

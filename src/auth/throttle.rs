@@ -1,13 +1,14 @@
 //! Login throttling per username, whether or not the user exists (so the answer tells nothing
 //! about which usernames are real), and per client address (one address guessing across many
-//! usernames): after a few failures, each further failure doubles a lock, up to a ceiling. Kept
-//! in memory per instance; a restart forgives.
+//! usernames): after a few failures, each further failure doubles a lock, up to a ceiling. The
+//! counts are rows of `login_throttle` ([`crate::store::login_throttle`]), shared by every
+//! instance and kept across restarts; this module holds the rule and the keys.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+
+use super::sessions::sha256_hex;
 
 /// Failures allowed before the first lock of a username.
 pub const FREE_ATTEMPTS: u32 = 5;
@@ -16,26 +17,15 @@ pub const FREE_ATTEMPTS: u32 = 5;
 pub const FREE_ATTEMPTS_PER_ADDRESS: u32 = 20;
 /// The longest lock.
 pub const MAX_LOCK_MINUTES: i64 = 15;
-const MAX_KEYS: usize = 100_000;
-
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    entries: Mutex<HashMap<String, Entry>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    locked_until: Option<DateTime<Utc>>,
-    last: DateTime<Utc>,
-}
+/// How long a key with no failure is remembered (housekeeping forgets it then).
+pub const FORGET_AFTER_HOURS: i64 = 24;
 
 /// How long the lock after `failures` failures of a username lasts (None: no lock yet).
 pub fn lock_after(failures: u32) -> Option<Duration> {
     lock_after_free(failures, FREE_ATTEMPTS)
 }
 
-fn lock_after_free(failures: u32, free: u32) -> Option<Duration> {
+pub fn lock_after_free(failures: u32, free: u32) -> Option<Duration> {
     if failures < free {
         return None;
     }
@@ -51,76 +41,32 @@ pub enum Lock {
     Address(DateTime<Utc>),
 }
 
-impl LoginThrottle {
-    fn key(username: &str) -> String {
-        format!("user:{}", username.trim().to_lowercase())
-    }
+/// A throttled key and the failures it may have before its first lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub key: String,
+    pub free: u32,
+}
 
-    fn address_key(address: IpAddr) -> String {
-        format!("addr:{address}")
+/// A username's key: however it was typed (case, surrounding blanks), and hashed, since people
+/// now and then type their password into the username field.
+pub fn username_key(username: &str) -> Key {
+    Key {
+        key: format!("user:{}", sha256_hex(&username.trim().to_lowercase())),
+        free: FREE_ATTEMPTS,
     }
+}
 
-    fn until(&self, key: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .and_then(|e| e.locked_until)
-            .filter(|until| *until > now)
-    }
-
-    /// When the username may try again, if it is locked now.
-    pub fn locked_until(&self, username: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.until(&Self::key(username), now)
-    }
-
-    /// The lock in force for this username or this address, the address's first.
-    pub fn lock(&self, username: &str, address: Option<IpAddr>, now: DateTime<Utc>) -> Option<Lock> {
-        if let Some(until) = address.and_then(|a| self.until(&Self::address_key(a), now)) {
-            return Some(Lock::Address(until));
-        }
-        self.locked_until(username, now).map(Lock::Username)
-    }
-
-    fn bump(&self, key: String, free: u32, now: DateTime<Utc>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_KEYS {
-            // Forget the quiet ones: an hour without a failure.
-            entries.retain(|_, e| now - e.last < Duration::hours(1));
-        }
-        let entry = entries.entry(key).or_insert(Entry {
-            failures: 0,
-            locked_until: None,
-            last: now,
-        });
-        entry.failures += 1;
-        entry.last = now;
-        entry.locked_until = lock_after_free(entry.failures, free).map(|d| now + d);
-    }
-
-    pub fn record_failure(&self, username: &str, now: DateTime<Utc>) {
-        self.bump(Self::key(username), FREE_ATTEMPTS, now);
-    }
-
-    /// A failure counted against both the username and the address it came from.
-    pub fn record_failure_from(&self, username: &str, address: Option<IpAddr>, now: DateTime<Utc>) {
-        self.record_failure(username, now);
-        if let Some(address) = address {
-            self.bump(Self::address_key(address), FREE_ATTEMPTS_PER_ADDRESS, now);
-        }
-    }
-
-    /// A success forgives the username, not the address: one known account must not wipe out
-    /// the record of guesses at others.
-    pub fn record_success(&self, username: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(&Self::key(username));
+pub fn address_key(address: IpAddr) -> Key {
+    Key {
+        key: format!("addr:{address}"),
+        free: FREE_ATTEMPTS_PER_ADDRESS,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn locks_start_after_the_free_attempts_and_double_up_to_the_ceiling() {
@@ -130,35 +76,22 @@ mod tests {
         assert_eq!(lock_after(8), Some(Duration::minutes(8)));
         assert_eq!(lock_after(9), Some(Duration::minutes(15)));
         assert_eq!(lock_after(40), Some(Duration::minutes(15)));
+        assert_eq!(lock_after_free(19, FREE_ATTEMPTS_PER_ADDRESS), None);
+        assert_eq!(
+            lock_after_free(20, FREE_ATTEMPTS_PER_ADDRESS),
+            Some(Duration::minutes(1))
+        );
     }
 
     #[test]
-    fn a_locked_username_is_free_again_after_the_lock_and_a_success_clears_it() {
-        let throttle = LoginThrottle::default();
-        let now = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).single().expect("date");
-        for _ in 0..5 {
-            throttle.record_failure("Ann", now);
-        }
-        assert_eq!(throttle.locked_until("ann", now), Some(now + Duration::minutes(1)));
-        assert_eq!(throttle.locked_until("ann", now + Duration::minutes(1)), None);
-        throttle.record_success("ANN");
-        assert_eq!(throttle.locked_until("ann", now), None);
-    }
-
-    #[test]
-    fn one_address_guessing_across_usernames_is_locked_and_a_success_does_not_forgive_it() {
-        let throttle = LoginThrottle::default();
-        let now = Utc.with_ymd_and_hms(2026, 6, 15, 10, 0, 0).single().expect("date");
-        let address: IpAddr = "127.0.0.9".parse().expect("address");
-        for i in 0..FREE_ATTEMPTS_PER_ADDRESS {
-            assert_eq!(throttle.lock(&format!("user{i}"), Some(address), now), None);
-            throttle.record_failure_from(&format!("user{i}"), Some(address), now);
-        }
-        let locked = throttle.lock("someone-new", Some(address), now);
-        assert_eq!(locked, Some(Lock::Address(now + Duration::minutes(1))));
-        throttle.record_success("someone-new");
-        assert!(throttle.lock("someone-new", Some(address), now).is_some());
-        let elsewhere: IpAddr = "127.0.0.10".parse().expect("address");
-        assert_eq!(throttle.lock("someone-new", Some(elsewhere), now), None);
+    fn a_username_is_one_key_however_it_is_typed_and_is_not_kept_as_typed() {
+        let key = username_key("Ann@Example.com");
+        assert_eq!(key, username_key("  ann@example.COM "));
+        assert_ne!(key, username_key("anne@example.com"));
+        assert!(!key.key.contains("ann"), "{}", key.key);
+        assert!(key.key.len() <= 80, "the table's limit");
+        let v6: IpAddr = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().expect("address");
+        assert!(address_key(v6).key.len() <= 80);
+        assert_ne!(address_key(v6).key, key.key);
     }
 }

@@ -911,5 +911,14 @@ async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(impersonations + done.rows_affected())
+    // Failed logins are forgotten a day after the last one, once no lock of theirs is in force.
+    let forgotten = sqlx::query(
+        "DELETE FROM login_throttle WHERE last_failure_at < $1 - make_interval(hours => $2) \
+           AND (locked_until IS NULL OR locked_until <= $1)",
+    )
+    .bind(now)
+    .bind(i32::try_from(crate::auth::throttle::FORGET_AFTER_HOURS).unwrap_or(i32::MAX))
+    .execute(&mut **tx)
+    .await?;
+    Ok(impersonations + done.rows_affected() + forgotten.rows_affected())
 }

@@ -15,6 +15,7 @@ pub mod impersonation;
 pub mod invoicing;
 pub mod license;
 pub mod lifecycle;
+pub mod login_throttle;
 pub mod organizations;
 pub mod password_tokens;
 pub mod portal;

@@ -9,13 +9,13 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::{Layout, redirect_with_flash, render};
 use crate::auth::current_user::{FlashMessage, MaybeUser};
 use crate::auth::sessions::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, cookie, random_token, read_cookie, sha256};
-use crate::auth::throttle::Lock;
+use crate::auth::throttle::{self, Lock};
 use crate::auth::{CurrentUser, Flash, passwords, two_factor};
 use crate::domain::tenancy::Role;
 use crate::error::AppError;
@@ -116,10 +116,12 @@ async fn log_in(
     }
     let now = state.clock().now();
     let address = client_address(&state, &headers, peer.as_ref().map(|Extension(info)| info));
-    if let Some(lock) = state.logins().lock(&username, address, now) {
+    let (user_key, address_key) = (throttle::username_key(&username), address.map(throttle::address_key));
+    let mut tx = store::auth(state.db()).await?;
+    if let Some(lock) = store::login_throttle::lock(&mut tx, &user_key, address_key.as_ref(), now).await? {
+        tx.commit().await?;
         return again(lock_message(lock), StatusCode::TOO_MANY_REQUESTS);
     }
-    let mut tx = store::auth(state.db()).await?;
     let found = store::users::find_for_login(&mut tx, &username).await?;
     tx.commit().await?;
 
@@ -129,7 +131,7 @@ async fn log_in(
     };
     let password_ok = passwords::verify_blocking(form.password.clone(), stored_hash).await;
     let Some(user_id) = user_id.filter(|_| password_ok) else {
-        state.logins().record_failure_from(&username, address, now);
+        record_failure(&state, &user_key, address_key.as_ref(), now).await?;
         tracing::info!("failed login");
         return again(BAD_CREDENTIALS.to_string(), StatusCode::UNAUTHORIZED);
     };
@@ -163,8 +165,31 @@ async fn log_in(
         )
             .into_response());
     }
-    state.logins().record_success(&username);
+    forgive(&state, &user_key).await?;
     start_session(&state, &headers, user_id, &form.next, &[]).await
+}
+
+/// A failure counted against the username and the address it came from.
+async fn record_failure(
+    state: &AppState,
+    user_key: &throttle::Key,
+    address_key: Option<&throttle::Key>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let keys: Vec<&throttle::Key> = std::iter::once(user_key).chain(address_key).collect();
+    let mut tx = store::auth(state.db()).await?;
+    store::login_throttle::record_failure(&mut tx, &keys, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A success forgives the username, not the address: one known account must not wipe out the
+/// record of guesses at others.
+async fn forgive(state: &AppState, user_key: &throttle::Key) -> Result<(), AppError> {
+    let mut tx = store::auth(state.db()).await?;
+    store::login_throttle::forgive(&mut tx, user_key).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn lock_message(lock: Lock) -> String {
@@ -340,13 +365,24 @@ async fn answer_second_step(
         tx.commit().await?;
         return Ok(start_over("That login has expired. Log in again."));
     };
-    if let Some(lock) = state.logins().lock(&challenge.username, address, now) {
+    let (user_key, address_key) = (
+        throttle::username_key(&challenge.username),
+        address.map(throttle::address_key),
+    );
+    if let Some(lock) = store::login_throttle::lock(&mut tx, &user_key, address_key.as_ref(), now).await? {
         store::two_factor::delete_challenge(&mut tx, &hash).await?;
         tx.commit().await?;
         return Ok(start_over(&lock_message(lock)));
     }
     let Some(proof) = two_factor::check(&mut tx, challenge.user_id, &form.code, now).await? else {
-        state.logins().record_failure_from(&challenge.username, address, now);
+        store::login_throttle::record_failure(
+            &mut tx,
+            &std::iter::once(&user_key)
+                .chain(address_key.as_ref())
+                .collect::<Vec<_>>(),
+            now,
+        )
+        .await?;
         tracing::info!("wrong second factor");
         if challenge.failed_attempts + 1 >= two_factor::CHALLENGE_ATTEMPTS {
             store::two_factor::delete_challenge(&mut tx, &hash).await?;
@@ -361,7 +397,7 @@ async fn answer_second_step(
     };
     store::two_factor::delete_challenge(&mut tx, &hash).await?;
     tx.commit().await?;
-    state.logins().record_success(&challenge.username);
+    forgive(&state, &user_key).await?;
     if proof == two_factor::Proof::RecoveryCode {
         tracing::info!(user_id = challenge.user_id, "logged in with a recovery code");
     }

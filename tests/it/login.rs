@@ -460,3 +460,46 @@ async fn one_address_guessing_many_usernames_is_locked_out_but_others_are_not() 
         .await;
     assert_eq!(elsewhere.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_failed_logins_a_day_after_the_last_once_no_lock_holds() {
+    let app = TestApp::demo().await;
+    let keys = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM login_throttle")
+                .fetch_one(&db)
+                .await
+                .expect("count")
+        }
+    };
+    let tick = |app: &TestApp| {
+        let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
+        async move { engine.tick().await.expect("tick") }
+    };
+    for _ in 0..3 {
+        app.client_from("127.0.0.7:1000")
+            .log_in("nobody@nowhere.example", "wrong-password")
+            .await;
+    }
+    assert_eq!(keys(&app).await, 2, "the username and the address");
+    app.clock.advance(chrono::Duration::hours(23));
+    tick(&app).await;
+    assert_eq!(keys(&app).await, 2, "remembered within the day");
+    // A username still locked is kept past the day, as long as its lock holds.
+    sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE key LIKE 'user:%'")
+        .bind(msp_portal::clock::Clock::now(&app.clock) + chrono::Duration::hours(3))
+        .execute(&app.db)
+        .await
+        .expect("lock");
+    app.clock.advance(chrono::Duration::hours(2));
+    tick(&app).await;
+    assert_eq!(
+        keys(&app).await,
+        1,
+        "the address went; the username's lock holds another hour"
+    );
+    app.clock.advance(chrono::Duration::hours(1));
+    tick(&app).await;
+    assert_eq!(keys(&app).await, 0);
+}

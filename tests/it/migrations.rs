@@ -50,6 +50,7 @@ const TABLES: &[&str] = &[
     "reseller_endings",
     "sla_score_queue",
     "sla_score_due",
+    "login_throttle",
 ];
 
 async fn public_tables(pool: &sqlx::PgPool) -> Vec<String> {

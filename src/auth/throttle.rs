@@ -2,13 +2,11 @@
 //! about which usernames are real), and per client address (one address guessing across many
 //! usernames): after a few failures, each further failure doubles a lock, up to a ceiling. The
 //! counts are rows of `login_throttle` ([`crate::store::login_throttle`]), shared by every
-//! instance and kept across restarts; this module holds the rule and the keys.
+//! instance and kept across restarts; this module holds the rule and the address's key.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use chrono::{DateTime, Duration, Utc};
-
-use super::sessions::sha256_hex;
 
 /// Failures allowed before the first lock of a username.
 pub const FREE_ATTEMPTS: u32 = 5;
@@ -17,7 +15,9 @@ pub const FREE_ATTEMPTS: u32 = 5;
 pub const FREE_ATTEMPTS_PER_ADDRESS: u32 = 20;
 /// The longest lock.
 pub const MAX_LOCK_MINUTES: i64 = 15;
-/// How long a key with no failure is remembered (housekeeping forgets it then).
+/// How long a key still within its free attempts is remembered after its last failure.
+pub const FORGET_FREE_AFTER_HOURS: i64 = 1;
+/// How long any other key is remembered after its last failure (once no lock of it holds).
 pub const FORGET_AFTER_HOURS: i64 = 24;
 
 /// How long the lock after `failures` failures of a username lasts (None: no lock yet).
@@ -41,26 +41,19 @@ pub enum Lock {
     Address(DateTime<Utc>),
 }
 
-/// A throttled key and the failures it may have before its first lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
-    pub key: String,
-    pub free: u32,
-}
-
-/// A username's key: however it was typed (case, surrounding blanks), and hashed, since people
-/// now and then type their password into the username field.
-pub fn username_key(username: &str) -> Key {
-    Key {
-        key: format!("user:{}", sha256_hex(&username.trim().to_lowercase())),
-        free: FREE_ATTEMPTS,
-    }
-}
-
-pub fn address_key(address: IpAddr) -> Key {
-    Key {
-        key: format!("addr:{address}"),
-        free: FREE_ATTEMPTS_PER_ADDRESS,
+/// The key an address's failures are counted under. An IPv6 client is counted by its /64, the
+/// block one subscriber is usually given: counted per address, it could draw a fresh allowance
+/// (and a fresh row) for every guess.
+pub fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => format!("addr:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("addr:{v4}"),
+            None => {
+                let block = u128::from(v6) & !((1_u128 << 64) - 1);
+                format!("addr:{}/64", Ipv6Addr::from(block))
+            }
+        },
     }
 }
 
@@ -84,14 +77,16 @@ mod tests {
     }
 
     #[test]
-    fn a_username_is_one_key_however_it_is_typed_and_is_not_kept_as_typed() {
-        let key = username_key("Ann@Example.com");
-        assert_eq!(key, username_key("  ann@example.COM "));
-        assert_ne!(key, username_key("anne@example.com"));
-        assert!(!key.key.contains("ann"), "{}", key.key);
-        assert!(key.key.len() <= 80, "the table's limit");
-        let v6: IpAddr = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().expect("address");
-        assert!(address_key(v6).key.len() <= 80);
-        assert_ne!(address_key(v6).key, key.key);
+    fn an_ipv6_client_is_counted_by_its_64_block_and_a_mapped_ipv4_one_by_its_address() {
+        let one: IpAddr = "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().expect("address");
+        let neighbour: IpAddr = "2001:db8:1:2::1".parse().expect("address");
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().expect("address");
+        assert_eq!(address_key(one), "addr:2001:db8:1:2::/64");
+        assert_eq!(address_key(one), address_key(neighbour));
+        assert_ne!(address_key(one), address_key(elsewhere));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
+        assert_eq!(address_key(mapped), "addr:192.0.2.7");
+        let widest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().expect("address");
+        assert!(address_key(widest).len() <= 80, "the table's limit");
     }
 }

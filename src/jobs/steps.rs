@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{GRACE_ENDED_REASON, STALE_REASON_PREFIX};
+use crate::auth::throttle;
 
 type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, sqlx::Error>> + Send + 'a>>;
 
@@ -911,13 +912,20 @@ async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    // Failed logins are forgotten a day after the last one, once no lock of theirs is in force.
+    // Failed logins: a key still within its free attempts is forgotten an hour after its last
+    // failure, any other a day after, once no lock of it holds.
     let forgotten = sqlx::query(
-        "DELETE FROM login_throttle WHERE last_failure_at < $1 - make_interval(hours => $2) \
-           AND (locked_until IS NULL OR locked_until <= $1)",
+        "DELETE FROM login_throttle \
+         WHERE (locked_until IS NULL OR locked_until <= $1) \
+           AND (last_failure_at < $1 - make_interval(hours => $2) \
+                OR (last_failure_at < $1 - make_interval(hours => $3) \
+                    AND failures < CASE WHEN key LIKE 'addr:%' THEN $4 ELSE $5 END))",
     )
     .bind(now)
-    .bind(i32::try_from(crate::auth::throttle::FORGET_AFTER_HOURS).unwrap_or(i32::MAX))
+    .bind(throttle::FORGET_AFTER_HOURS as i32)
+    .bind(throttle::FORGET_FREE_AFTER_HOURS as i32)
+    .bind(throttle::FREE_ATTEMPTS_PER_ADDRESS as i32)
+    .bind(throttle::FREE_ATTEMPTS as i32)
     .execute(&mut **tx)
     .await?;
     Ok(impersonations + done.rows_affected() + forgotten.rows_affected())

@@ -1,79 +1,157 @@
 //! Failed logins per username and per client address (`login_throttle`), shared by every instance
 //! and kept across restarts; the rule that turns a count into a lock is [`crate::auth::throttle`]'s.
-//! Each function runs in the caller's `auth` transaction.
+//!
+//! An attempt is counted before its password (or second factor) is checked: [`reserve`] locks the
+//! keys' rows, refuses the attempt if a lock holds, and otherwise counts it as a failure, with the
+//! lock that failure brings. A right answer then gives the attempt back ([`release`]). Counted
+//! only after the check (argon2 takes a while), guesses sent all at once all passed the check
+//! before any of them was counted, whatever the limit. Each function runs in the caller's `auth`
+//! transaction; the rows stay locked until it ends, so it should end soon.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::auth::throttle::{Key, Lock, lock_after_free};
+use crate::auth::throttle::{FREE_ATTEMPTS, FREE_ATTEMPTS_PER_ADDRESS, Lock, lock_after_free};
 
-/// The lock in force at `now` on the username or on the address, the address's first (it is the
-/// broader one: it holds for every username tried from there).
-pub async fn lock(
-    conn: &mut PgConnection,
-    username: &Key,
-    address: Option<&Key>,
-    now: DateTime<Utc>,
-) -> Result<Option<Lock>, sqlx::Error> {
-    let keys: Vec<&str> = std::iter::once(username)
-        .chain(address)
-        .map(|k| k.key.as_str())
-        .collect();
-    let locks: Vec<(String, DateTime<Utc>)> =
-        sqlx::query_as("SELECT key, locked_until FROM login_throttle WHERE key = ANY($1) AND locked_until > $2")
-            .bind(&keys)
-            .bind(now)
-            .fetch_all(conn)
-            .await?;
-    let until = |key: &Key| locks.iter().find(|(k, _)| *k == key.key).map(|(_, until)| *until);
-    Ok(address
-        .and_then(until)
-        .map(Lock::Address)
-        .or_else(|| until(username).map(Lock::Username)))
+/// A username's key, `$1` being the username: `lower()` as the login's lookup of users spells it,
+/// so that no spelling of a name that finds the same user draws an allowance of its own.
+const USERNAME_KEY: &str = "'user:' || encode(sha256(convert_to(lower($1), 'UTF8')), 'hex')";
+
+/// What [`reserve`] decided.
+#[derive(Debug)]
+pub enum Reserved {
+    /// Refused: nothing was counted.
+    Locked(Lock),
+    /// Counted as a failure until [`release`]d.
+    Counted(Reservation),
 }
 
-/// Counts one failure against each key and locks those past their free attempts. Two instances
-/// counting at once each add theirs (the row is locked by the upsert), and a lock never shortens.
-pub async fn record_failure(conn: &mut PgConnection, keys: &[&Key], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-    let counted: Vec<(String, i32)> = sqlx::query_as(
-        "INSERT INTO login_throttle AS t (key, failures, last_failure_at) \
-         SELECT key, 1, $2 FROM unnest($1::text[]) AS k(key) \
-         ON CONFLICT (key) DO UPDATE SET failures = t.failures + 1, last_failure_at = $2 \
-         RETURNING key, failures",
-    )
-    .bind(&names)
+/// An attempt counted as a failure, with what its counting changed, to give it back.
+#[derive(Debug)]
+pub struct Reservation {
+    keys: Vec<CountedKey>,
+}
+
+#[derive(Debug)]
+struct CountedKey {
+    key: String,
+    is_address: bool,
+    lock_before: Option<DateTime<Utc>>,
+    lock_set: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    key: String,
+    is_address: bool,
+    failures: i32,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+/// Refuses the attempt if the username or the address is locked (the address's lock first: it is
+/// the broader one), or counts it against both as a failure.
+pub async fn reserve(
+    conn: &mut PgConnection,
+    username: &str,
+    address_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Reserved, sqlx::Error> {
+    // Rows first, so that attempts at a key never seen before queue on its row like the others.
+    sqlx::query(&format!(
+        "INSERT INTO login_throttle (key, failures, last_failure_at) \
+         SELECT key, 0, $3 FROM unnest(ARRAY[{USERNAME_KEY}, $2]) AS k(key) WHERE key IS NOT NULL \
+         ON CONFLICT (key) DO NOTHING"
+    ))
+    .bind(username)
+    .bind(address_key)
     .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT key, key IS NOT DISTINCT FROM $2 AS is_address, failures, locked_until FROM login_throttle \
+         WHERE key = ANY(ARRAY[{USERNAME_KEY}, $2]) ORDER BY key FOR UPDATE"
+    ))
+    .bind(username)
+    .bind(address_key)
     .fetch_all(&mut *conn)
     .await?;
-    let (mut locked, mut until) = (Vec::new(), Vec::new());
-    for (name, failures) in counted {
-        let Some(key) = keys.iter().find(|k| k.key == name) else {
-            continue;
-        };
-        if let Some(lock) = lock_after_free(u32::try_from(failures).unwrap_or(u32::MAX), key.free) {
-            locked.push(name);
-            until.push(now + lock);
-        }
+    let locked = |address: bool| {
+        rows.iter()
+            .find(|r| r.is_address == address)
+            .and_then(|r| r.locked_until)
+            .filter(|until| *until > now)
+    };
+    if let Some(lock) = locked(true)
+        .map(Lock::Address)
+        .or_else(|| locked(false).map(Lock::Username))
+    {
+        return Ok(Reserved::Locked(lock));
     }
-    if !locked.is_empty() {
-        sqlx::query(
-            "UPDATE login_throttle t SET locked_until = greatest(t.locked_until, l.until) \
-             FROM unnest($1::text[], $2::timestamptz[]) AS l(key, until) WHERE t.key = l.key",
-        )
-        .bind(&locked)
-        .bind(&until)
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
+    let keys: Vec<CountedKey> = rows
+        .into_iter()
+        .map(|row| {
+            let free = if row.is_address {
+                FREE_ATTEMPTS_PER_ADDRESS
+            } else {
+                FREE_ATTEMPTS
+            };
+            let failures = u32::try_from(row.failures).unwrap_or(0).saturating_add(1);
+            CountedKey {
+                lock_set: lock_after_free(failures, free).map(|lock| now + lock),
+                key: row.key,
+                is_address: row.is_address,
+                lock_before: row.locked_until,
+            }
+        })
+        .collect();
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    let locks: Vec<Option<DateTime<Utc>>> = keys.iter().map(|k| k.lock_set).collect();
+    sqlx::query(
+        "UPDATE login_throttle t SET failures = t.failures + 1, last_failure_at = $3, \
+                locked_until = coalesce(c.lock, t.locked_until) \
+         FROM unnest($1::text[], $2::timestamptz[]) AS c(key, lock) WHERE t.key = c.key",
+    )
+    .bind(&names)
+    .bind(&locks)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Reserved::Counted(Reservation { keys }))
 }
 
-/// Forgets a key's failures (a username's, after its password and second factor were right).
-pub async fn forgive(conn: &mut PgConnection, key: &Key) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-        .bind(&key.key)
-        .execute(conn)
-        .await?;
+/// Gives a right answer's attempt back: the address's count and lock are as before it (unless
+/// another attempt has changed the lock since), and the username's too, or, with
+/// `forgive_username` (the login is complete), the username's failures are forgotten.
+pub async fn release(
+    conn: &mut PgConnection,
+    reservation: &Reservation,
+    forgive_username: bool,
+) -> Result<(), sqlx::Error> {
+    let undone: Vec<&CountedKey> = reservation
+        .keys
+        .iter()
+        .filter(|k| k.is_address || !forgive_username)
+        .collect();
+    let names: Vec<&str> = undone.iter().map(|k| k.key.as_str()).collect();
+    let before: Vec<Option<DateTime<Utc>>> = undone.iter().map(|k| k.lock_before).collect();
+    let set: Vec<Option<DateTime<Utc>>> = undone.iter().map(|k| k.lock_set).collect();
+    let forgiven: Vec<&str> = reservation
+        .keys
+        .iter()
+        .filter(|k| !k.is_address && forgive_username)
+        .map(|k| k.key.as_str())
+        .collect();
+    sqlx::query(
+        "WITH forgiven AS (DELETE FROM login_throttle WHERE key = ANY($4)) \
+         UPDATE login_throttle t SET failures = greatest(t.failures - 1, 0), \
+                locked_until = CASE WHEN t.locked_until IS NOT DISTINCT FROM c.set THEN c.before ELSE t.locked_until END \
+         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS c(key, before, set) WHERE t.key = c.key",
+    )
+    .bind(&names)
+    .bind(&before)
+    .bind(&set)
+    .bind(&forgiven)
+    .execute(conn)
+    .await?;
     Ok(())
 }

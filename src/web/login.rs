@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::Deserialize;
 
 use super::{Layout, redirect_with_flash, render};
@@ -21,6 +21,7 @@ use crate::domain::tenancy::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store;
+use crate::store::login_throttle::Reserved;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -116,12 +117,16 @@ async fn log_in(
     }
     let now = state.clock().now();
     let address = client_address(&state, &headers, peer.as_ref().map(|Extension(info)| info));
-    let (user_key, address_key) = (throttle::username_key(&username), address.map(throttle::address_key));
+    let address_key = address.map(throttle::address_key);
+    // The attempt counts as a failure from here on, until its password proves right.
     let mut tx = store::auth(state.db()).await?;
-    if let Some(lock) = store::login_throttle::lock(&mut tx, &user_key, address_key.as_ref(), now).await? {
-        tx.commit().await?;
-        return again(lock_message(lock), StatusCode::TOO_MANY_REQUESTS);
-    }
+    let attempt = match store::login_throttle::reserve(&mut tx, &username, address_key.as_deref(), now).await? {
+        Reserved::Locked(lock) => {
+            tx.commit().await?;
+            return again(lock_message(lock), StatusCode::TOO_MANY_REQUESTS);
+        }
+        Reserved::Counted(attempt) => attempt,
+    };
     let found = store::users::find_for_login(&mut tx, &username).await?;
     tx.commit().await?;
 
@@ -131,7 +136,6 @@ async fn log_in(
     };
     let password_ok = passwords::verify_blocking(form.password.clone(), stored_hash).await;
     let Some(user_id) = user_id.filter(|_| password_ok) else {
-        record_failure(&state, &user_key, address_key.as_ref(), now).await?;
         tracing::info!("failed login");
         return again(BAD_CREDENTIALS.to_string(), StatusCode::UNAUTHORIZED);
     };
@@ -142,6 +146,8 @@ async fn log_in(
         let id_hash = sha256(&token);
         let next = safe_next(&form.next).unwrap_or_default();
         let mut tx = store::auth(state.db()).await?;
+        // The second step counts its own attempt; the username's failures stand until it is done.
+        store::login_throttle::release(&mut tx, &attempt, false).await?;
         store::two_factor::create_challenge(
             &mut tx,
             store::two_factor::NewChallenge {
@@ -165,31 +171,12 @@ async fn log_in(
         )
             .into_response());
     }
-    forgive(&state, &user_key).await?;
+    // A success forgives the username, not the address: one known account must not wipe out the
+    // record of guesses at others.
+    let mut tx = store::auth(state.db()).await?;
+    store::login_throttle::release(&mut tx, &attempt, true).await?;
+    tx.commit().await?;
     start_session(&state, &headers, user_id, &form.next, &[]).await
-}
-
-/// A failure counted against the username and the address it came from.
-async fn record_failure(
-    state: &AppState,
-    user_key: &throttle::Key,
-    address_key: Option<&throttle::Key>,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let keys: Vec<&throttle::Key> = std::iter::once(user_key).chain(address_key).collect();
-    let mut tx = store::auth(state.db()).await?;
-    store::login_throttle::record_failure(&mut tx, &keys, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A success forgives the username, not the address: one known account must not wipe out the
-/// record of guesses at others.
-async fn forgive(state: &AppState, user_key: &throttle::Key) -> Result<(), AppError> {
-    let mut tx = store::auth(state.db()).await?;
-    store::login_throttle::forgive(&mut tx, user_key).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 fn lock_message(lock: Lock) -> String {
@@ -365,24 +352,17 @@ async fn answer_second_step(
         tx.commit().await?;
         return Ok(start_over("That login has expired. Log in again."));
     };
-    let (user_key, address_key) = (
-        throttle::username_key(&challenge.username),
-        address.map(throttle::address_key),
-    );
-    if let Some(lock) = store::login_throttle::lock(&mut tx, &user_key, address_key.as_ref(), now).await? {
-        store::two_factor::delete_challenge(&mut tx, &hash).await?;
-        tx.commit().await?;
-        return Ok(start_over(&lock_message(lock)));
-    }
+    let address_key = address.map(throttle::address_key);
+    let attempt =
+        match store::login_throttle::reserve(&mut tx, &challenge.username, address_key.as_deref(), now).await? {
+            Reserved::Locked(lock) => {
+                store::two_factor::delete_challenge(&mut tx, &hash).await?;
+                tx.commit().await?;
+                return Ok(start_over(&lock_message(lock)));
+            }
+            Reserved::Counted(attempt) => attempt,
+        };
     let Some(proof) = two_factor::check(&mut tx, challenge.user_id, &form.code, now).await? else {
-        store::login_throttle::record_failure(
-            &mut tx,
-            &std::iter::once(&user_key)
-                .chain(address_key.as_ref())
-                .collect::<Vec<_>>(),
-            now,
-        )
-        .await?;
         tracing::info!("wrong second factor");
         if challenge.failed_attempts + 1 >= two_factor::CHALLENGE_ATTEMPTS {
             store::two_factor::delete_challenge(&mut tx, &hash).await?;
@@ -396,8 +376,8 @@ async fn answer_second_step(
         return second_step_form(&state, Some(message.into()), StatusCode::UNAUTHORIZED);
     };
     store::two_factor::delete_challenge(&mut tx, &hash).await?;
+    store::login_throttle::release(&mut tx, &attempt, true).await?;
     tx.commit().await?;
-    forgive(&state, &user_key).await?;
     if proof == two_factor::Proof::RecoveryCode {
         tracing::info!(user_id = challenge.user_id, "logged in with a recovery code");
     }

@@ -28,6 +28,10 @@ async fn an_unfiltered_select_sees_only_the_scoped_resellers_customers() {
 #[tokio::test]
 async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
     let app = TestApp::demo().await;
+    sqlx::query("INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ('addr:192.0.2.1', 3, now())")
+        .execute(&app.db)
+        .await
+        .expect("a failed login");
     for table in [
         "customers",
         "clients",
@@ -41,6 +45,7 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
         "reseller_mau_months",
         "users",
         "sessions",
+        "login_throttle",
     ] {
         let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&app.app_db)
@@ -48,6 +53,30 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
             .expect("select");
         assert_eq!(count, 0, "{table} leaks rows without a scope");
     }
+}
+
+#[tokio::test]
+async fn failed_logins_are_seen_in_the_login_scope_only() {
+    let app = TestApp::demo().await;
+    sqlx::query("INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ('addr:192.0.2.1', 3, now())")
+        .execute(&app.db)
+        .await
+        .expect("a failed login");
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    for scope in [Scope::Operator, Scope::Reseller { reseller_id: northwind }] {
+        let mut tx = store::scoped(&app.app_db, &scope).await.expect("scoped tx");
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM login_throttle")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("select");
+        assert_eq!(seen, 0, "{scope:?}");
+    }
+    let mut tx = store::auth(&app.app_db).await.expect("auth tx");
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM login_throttle")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(seen, 1);
 }
 
 #[tokio::test]

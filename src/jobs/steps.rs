@@ -914,12 +914,16 @@ async fn housekeeping(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc
         .await?;
     // Failed logins: a key still within its free attempts is forgotten an hour after its last
     // failure, any other a day after, once no lock of it holds.
+    // Rows a login holds are left for the next tick: waiting for them, in whatever order the
+    // scan meets them, could deadlock with a login locking its two keys in key order.
     let forgotten = sqlx::query(
-        "DELETE FROM login_throttle \
-         WHERE (locked_until IS NULL OR locked_until <= $1) \
-           AND (last_failure_at < $1 - make_interval(hours => $2) \
-                OR (last_failure_at < $1 - make_interval(hours => $3) \
-                    AND failures < CASE WHEN key LIKE 'addr:%' THEN $4 ELSE $5 END))",
+        "DELETE FROM login_throttle WHERE key IN ( \
+             SELECT key FROM login_throttle \
+             WHERE (locked_until IS NULL OR locked_until <= $1) \
+               AND (last_failure_at < $1 - make_interval(hours => $2) \
+                    OR (last_failure_at < $1 - make_interval(hours => $3) \
+                        AND failures < CASE WHEN key LIKE 'addr:%' THEN $4 ELSE $5 END)) \
+             FOR UPDATE SKIP LOCKED)",
     )
     .bind(now)
     .bind(throttle::FORGET_AFTER_HOURS as i32)

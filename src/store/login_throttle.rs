@@ -29,6 +29,7 @@ pub enum Reserved {
 /// An attempt counted as a failure, with what its counting changed, to give it back.
 #[derive(Debug)]
 pub struct Reservation {
+    at: DateTime<Utc>,
     keys: Vec<CountedKey>,
 }
 
@@ -38,6 +39,7 @@ struct CountedKey {
     is_address: bool,
     lock_before: Option<DateTime<Utc>>,
     lock_set: Option<DateTime<Utc>>,
+    last_failure_before: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -46,48 +48,76 @@ struct Row {
     is_address: bool,
     failures: i32,
     locked_until: Option<DateTime<Utc>>,
+    last_failure_at: DateTime<Utc>,
 }
 
-/// Refuses the attempt if the username or the address is locked (the address's lock first: it is
-/// the broader one), or counts it against both as a failure.
-pub async fn reserve(
-    conn: &mut PgConnection,
-    username: &str,
-    address_key: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Reserved, sqlx::Error> {
-    // Rows first, so that attempts at a key never seen before queue on its row like the others.
-    sqlx::query(&format!(
-        "INSERT INTO login_throttle (key, failures, last_failure_at) \
-         SELECT key, 0, $3 FROM unnest(ARRAY[{USERNAME_KEY}, $2]) AS k(key) WHERE key IS NOT NULL \
-         ON CONFLICT (key) DO NOTHING"
-    ))
-    .bind(username)
-    .bind(address_key)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT key, key IS NOT DISTINCT FROM $2 AS is_address, failures, locked_until FROM login_throttle \
-         WHERE key = ANY(ARRAY[{USERNAME_KEY}, $2]) ORDER BY key FOR UPDATE"
-    ))
-    .bind(username)
-    .bind(address_key)
-    .fetch_all(&mut *conn)
-    .await?;
+/// The lock in force among `rows`, the address's first (it is the broader one: it holds for every
+/// username tried from there).
+fn lock_in(rows: &[Row], now: DateTime<Utc>) -> Option<Lock> {
     let locked = |address: bool| {
         rows.iter()
             .find(|r| r.is_address == address)
             .and_then(|r| r.locked_until)
             .filter(|until| *until > now)
     };
-    if let Some(lock) = locked(true)
+    locked(true)
         .map(Lock::Address)
         .or_else(|| locked(false).map(Lock::Username))
-    {
+}
+
+/// Refuses the attempt if the username or the address is locked, or counts it against both as a
+/// failure.
+pub async fn reserve(
+    conn: &mut PgConnection,
+    username: &str,
+    address_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Reserved, sqlx::Error> {
+    let rows = |lock_rows: &'static str| {
+        format!(
+            "SELECT key, key IS NOT DISTINCT FROM $2 AS is_address, failures, locked_until, last_failure_at \
+             FROM login_throttle WHERE key = ANY(ARRAY[{USERNAME_KEY}, $2]) ORDER BY key {lock_rows}"
+        )
+    };
+    // A lock in force is found without waiting for the rows: attempts at a locked key are refused
+    // at once, not lined up (each on a pooled connection) behind each other's row locks.
+    let seen: Vec<Row> = sqlx::query_as(&rows(""))
+        .bind(username)
+        .bind(address_key)
+        .fetch_all(&mut *conn)
+        .await?;
+    if let Some(lock) = lock_in(&seen, now) {
         return Ok(Reserved::Locked(lock));
     }
-    let keys: Vec<CountedKey> = rows
+    let wanted = 1 + usize::from(address_key.is_some());
+    let mut locked: Vec<Row> = Vec::new();
+    // Rows first, so that attempts at a key never seen before queue on its row like the others;
+    // a row deleted before it is locked (forgiven by a success, forgotten by housekeeping) is
+    // made again.
+    for _ in 0..3 {
+        sqlx::query(&format!(
+            "INSERT INTO login_throttle (key, failures, last_failure_at) \
+             SELECT key, 0, $3 FROM unnest(ARRAY[{USERNAME_KEY}, $2]) AS k(key) WHERE key IS NOT NULL \
+             ON CONFLICT (key) DO NOTHING"
+        ))
+        .bind(username)
+        .bind(address_key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        locked = sqlx::query_as(&rows("FOR UPDATE"))
+            .bind(username)
+            .bind(address_key)
+            .fetch_all(&mut *conn)
+            .await?;
+        if locked.len() == wanted {
+            break;
+        }
+    }
+    if let Some(lock) = lock_in(&locked, now) {
+        return Ok(Reserved::Locked(lock));
+    }
+    let keys: Vec<CountedKey> = locked
         .into_iter()
         .map(|row| {
             let free = if row.is_address {
@@ -101,6 +131,7 @@ pub async fn reserve(
                 key: row.key,
                 is_address: row.is_address,
                 lock_before: row.locked_until,
+                last_failure_before: row.last_failure_at,
             }
         })
         .collect();
@@ -116,17 +147,24 @@ pub async fn reserve(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(Reserved::Counted(Reservation { keys }))
+    Ok(Reserved::Counted(Reservation { at: now, keys }))
 }
 
-/// Gives a right answer's attempt back: the address's count and lock are as before it (unless
-/// another attempt has changed the lock since), and the username's too, or, with
+/// Gives a right answer's attempt back: the address's count, lock and last failure are as before
+/// it (each unless another attempt has changed it since), and the username's too, or, with
 /// `forgive_username` (the login is complete), the username's failures are forgotten.
 pub async fn release(
     conn: &mut PgConnection,
     reservation: &Reservation,
     forgive_username: bool,
 ) -> Result<(), sqlx::Error> {
+    // Locked in the order `reserve` locks them: a release and a reservation of the same keys never
+    // wait for each other crosswise.
+    let all: Vec<&str> = reservation.keys.iter().map(|k| k.key.as_str()).collect();
+    sqlx::query("SELECT 1 FROM login_throttle WHERE key = ANY($1) ORDER BY key FOR UPDATE")
+        .bind(&all)
+        .execute(&mut *conn)
+        .await?;
     let undone: Vec<&CountedKey> = reservation
         .keys
         .iter()
@@ -135,6 +173,7 @@ pub async fn release(
     let names: Vec<&str> = undone.iter().map(|k| k.key.as_str()).collect();
     let before: Vec<Option<DateTime<Utc>>> = undone.iter().map(|k| k.lock_before).collect();
     let set: Vec<Option<DateTime<Utc>>> = undone.iter().map(|k| k.lock_set).collect();
+    let last_before: Vec<DateTime<Utc>> = undone.iter().map(|k| k.last_failure_before).collect();
     let forgiven: Vec<&str> = reservation
         .keys
         .iter()
@@ -144,13 +183,17 @@ pub async fn release(
     sqlx::query(
         "WITH forgiven AS (DELETE FROM login_throttle WHERE key = ANY($4)) \
          UPDATE login_throttle t SET failures = greatest(t.failures - 1, 0), \
-                locked_until = CASE WHEN t.locked_until IS NOT DISTINCT FROM c.set THEN c.before ELSE t.locked_until END \
-         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS c(key, before, set) WHERE t.key = c.key",
+                locked_until = CASE WHEN t.locked_until IS NOT DISTINCT FROM c.set THEN c.before ELSE t.locked_until END, \
+                last_failure_at = CASE WHEN t.last_failure_at = $6 THEN c.last_before ELSE t.last_failure_at END \
+         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $5::timestamptz[]) AS c(key, before, set, last_before) \
+         WHERE t.key = c.key",
     )
     .bind(&names)
     .bind(&before)
     .bind(&set)
     .bind(&forgiven)
+    .bind(&last_before)
+    .bind(reservation.at)
     .execute(conn)
     .await?;
     Ok(())

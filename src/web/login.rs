@@ -122,7 +122,7 @@ async fn log_in(
     let mut tx = store::auth(state.db()).await?;
     let attempt = match store::login_throttle::reserve(&mut tx, &username, address_key.as_deref(), now).await? {
         Reserved::Locked(lock) => {
-            tx.commit().await?;
+            tx.rollback().await?;
             return again(lock_message(lock), StatusCode::TOO_MANY_REQUESTS);
         }
         Reserved::Counted(attempt) => attempt,
@@ -134,20 +134,36 @@ async fn log_in(
         Some(user) if !user.disabled => (Some(user.id), Some(user.password_hash.clone())),
         _ => (None, None),
     };
-    let password_ok = passwords::verify_blocking(form.password.clone(), stored_hash).await;
+    let two_factor = found.as_ref().is_some_and(|user| user.two_factor);
+    // Checked, and a right password's attempt given back, in a task of its own: a request dropped
+    // meanwhile (the client gone, the request's time limit) must not leave a right password
+    // counted as a failure. A right password with a second factor to come gives the username's
+    // attempt back without forgiving its failures, which only the second step does.
+    let db = state.db().clone();
+    let password = form.password.clone();
+    let password_ok = tokio::spawn(async move {
+        // Unknown and disabled users are checked against a dummy hash: the answer takes as long.
+        let ok = passwords::verify_blocking(password, stored_hash).await && user_id.is_some();
+        if ok {
+            let mut tx = store::auth(&db).await?;
+            store::login_throttle::release(&mut tx, &attempt, !two_factor).await?;
+            tx.commit().await?;
+        }
+        Ok::<bool, sqlx::Error>(ok)
+    })
+    .await
+    .map_err(|_| sqlx::Error::WorkerCrashed)??;
     let Some(user_id) = user_id.filter(|_| password_ok) else {
         tracing::info!("failed login");
         return again(BAD_CREDENTIALS.to_string(), StatusCode::UNAUTHORIZED);
     };
 
-    if found.as_ref().is_some_and(|user| user.two_factor) {
+    if two_factor {
         // The password was right; the session waits for the second factor.
         let token = random_token();
         let id_hash = sha256(&token);
         let next = safe_next(&form.next).unwrap_or_default();
         let mut tx = store::auth(state.db()).await?;
-        // The second step counts its own attempt; the username's failures stand until it is done.
-        store::login_throttle::release(&mut tx, &attempt, false).await?;
         store::two_factor::create_challenge(
             &mut tx,
             store::two_factor::NewChallenge {
@@ -171,11 +187,6 @@ async fn log_in(
         )
             .into_response());
     }
-    // A success forgives the username, not the address: one known account must not wipe out the
-    // record of guesses at others.
-    let mut tx = store::auth(state.db()).await?;
-    store::login_throttle::release(&mut tx, &attempt, true).await?;
-    tx.commit().await?;
     start_session(&state, &headers, user_id, &form.next, &[]).await
 }
 

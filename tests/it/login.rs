@@ -534,6 +534,24 @@ async fn guesses_sent_all_at_once_are_counted_before_their_passwords_are_checked
 }
 
 #[tokio::test]
+async fn guesses_at_many_usernames_sent_at_once_from_one_address_are_held_to_its_allowance() {
+    let app = TestApp::demo().await;
+    let guesses = (0..25).map(|i| {
+        let client = app.client_from("127.0.0.12:1000");
+        async move {
+            client
+                .log_in(&format!("guess{i}@example.com"), "wrong-password")
+                .await
+                .status
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let refused = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let checked = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!((checked, refused), (20, 5), "{answers:?}");
+}
+
+#[tokio::test]
 async fn every_spelling_of_a_username_that_finds_the_user_shares_its_lock() {
     let app = TestApp::demo().await;
     for _ in 0..5 {
@@ -581,4 +599,31 @@ async fn a_right_password_gives_its_attempt_back_to_the_address() {
         .await
         .expect("address");
     assert_eq!(address, 19);
+}
+
+#[tokio::test]
+async fn right_passwords_do_not_keep_an_addresss_failures_from_being_forgotten() {
+    let app = TestApp::demo().await;
+    let office = "127.0.0.13:1000";
+    for _ in 0..3 {
+        app.client_from(office)
+            .log_in("typo@example.com", "wrong-password")
+            .await;
+    }
+    app.clock.advance(chrono::Duration::minutes(50));
+    let right = app
+        .client_from(office)
+        .log_in("admin@northwind.example", DEMO_PASSWORD)
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    app.clock.advance(chrono::Duration::minutes(15));
+    msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()))
+        .tick()
+        .await
+        .expect("tick");
+    assert!(
+        throttled(&app).await.iter().all(|(kind, _)| kind != "addr:"),
+        "the address's last failure was 65 minutes ago: {:?}",
+        throttled(&app).await
+    );
 }

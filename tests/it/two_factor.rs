@@ -133,6 +133,23 @@ async fn five_wrong_codes_send_the_login_back_to_the_start() {
 }
 
 #[tokio::test]
+async fn a_right_password_does_not_forgive_the_wrong_codes_before_it() {
+    let app = TestApp::demo().await;
+    enrol(&app, &app.login(ADMIN).await).await;
+    let client = password_step(&app, ADMIN).await;
+    for _ in 0..4 {
+        let answer = client.post_form("/login/two-factor", &[("code", "000000")]).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    // The password again: right, but four wrong codes still stand against the username.
+    let again = password_step(&app, ADMIN).await;
+    let fifth = again.post_form("/login/two-factor", &[("code", "000000")]).await;
+    assert_eq!(fifth.status, StatusCode::UNAUTHORIZED);
+    let locked = app.client().log_in(ADMIN, DEMO_PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn a_waiting_login_expires_after_five_minutes() {
     let app = TestApp::demo().await;
     let (secret, _) = enrol(&app, &app.login(ADMIN).await).await;

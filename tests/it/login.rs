@@ -513,6 +513,18 @@ async fn housekeeping_forgets_failed_logins_an_hour_after_the_last_within_the_fr
     );
 }
 
+/// Sends the logins all at once: how many had their password checked (401), how many were
+/// refused by a lock (429). Any other answer fails the test.
+async fn checked_and_refused(
+    logins: impl Iterator<Item = impl std::future::Future<Output = StatusCode>>,
+) -> (usize, usize) {
+    let answers = futures_util::future::join_all(logins).await;
+    let count = |status: StatusCode| answers.iter().filter(|s| **s == status).count();
+    let (checked, refused) = (count(StatusCode::UNAUTHORIZED), count(StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(checked + refused, answers.len(), "{answers:?}");
+    (checked, refused)
+}
+
 #[tokio::test]
 async fn guesses_sent_all_at_once_are_counted_before_their_passwords_are_checked() {
     let app = TestApp::demo().await;
@@ -520,10 +532,7 @@ async fn guesses_sent_all_at_once_are_counted_before_their_passwords_are_checked
         let client = app.client();
         async move { client.log_in("admin@northwind.example", "wrong-password").await.status }
     });
-    let answers = futures_util::future::join_all(guesses).await;
-    let refused = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    let checked = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
-    assert_eq!((checked, refused), (5, 7), "{answers:?}");
+    assert_eq!(checked_and_refused(guesses).await, (5, 7));
     assert_eq!(
         app.client()
             .log_in("admin@northwind.example", DEMO_PASSWORD)
@@ -545,10 +554,7 @@ async fn guesses_at_many_usernames_sent_at_once_from_one_address_are_held_to_its
                 .status
         }
     });
-    let answers = futures_util::future::join_all(guesses).await;
-    let refused = answers.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
-    let checked = answers.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
-    assert_eq!((checked, refused), (20, 5), "{answers:?}");
+    assert_eq!(checked_and_refused(guesses).await, (20, 5));
 }
 
 #[tokio::test]

@@ -28,10 +28,7 @@ async fn an_unfiltered_select_sees_only_the_scoped_resellers_customers() {
 #[tokio::test]
 async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
     let app = TestApp::demo().await;
-    sqlx::query("INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ('addr:192.0.2.1', 3, now())")
-        .execute(&app.db)
-        .await
-        .expect("a failed login");
+    insert_failed_login(&app).await;
     for table in [
         "customers",
         "clients",
@@ -55,13 +52,18 @@ async fn without_a_scope_the_app_role_sees_no_tenant_rows() {
     }
 }
 
-#[tokio::test]
-async fn failed_logins_are_seen_in_the_login_scope_only() {
-    let app = TestApp::demo().await;
+/// One address's failed logins, as the login page counts them.
+async fn insert_failed_login(app: &TestApp) {
     sqlx::query("INSERT INTO login_throttle (key, failures, last_failure_at) VALUES ('addr:192.0.2.1', 3, now())")
         .execute(&app.db)
         .await
         .expect("a failed login");
+}
+
+#[tokio::test]
+async fn failed_logins_are_seen_in_the_login_scope_only() {
+    let app = TestApp::demo().await;
+    insert_failed_login(&app).await;
     let northwind = app.reseller_id("Northwind Backup Services").await;
     for scope in [Scope::Operator, Scope::Reseller { reseller_id: northwind }] {
         let mut tx = store::scoped(&app.app_db, &scope).await.expect("scoped tx");

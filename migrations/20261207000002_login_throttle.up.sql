@@ -8,7 +8,7 @@
 -- and then, is not kept as typed) or a client address ('addr:' and the address, an IPv6 client's
 -- /64). An attempt is counted before its password is checked, and given back if it was right
 -- (store::login_throttle): attempts sent all at once cannot all pass the check before any of
--- them is counted. The rule a count turns into a lock stays in Rust (auth::throttle::lock_after).
+-- them is counted. The rule a count turns into a lock stays in Rust (auth::throttle::lock_after_free).
 -- Housekeeping forgets a key within its free attempts an hour after its last failure, any other a
 -- day after, once no lock of it holds.
 CREATE TABLE login_throttle (

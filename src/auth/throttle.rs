@@ -20,11 +20,8 @@ pub const FORGET_FREE_AFTER_HOURS: i64 = 1;
 /// How long any other key is remembered after its last failure (once no lock of it holds).
 pub const FORGET_AFTER_HOURS: i64 = 24;
 
-/// How long the lock after `failures` failures of a username lasts (None: no lock yet).
-pub fn lock_after(failures: u32) -> Option<Duration> {
-    lock_after_free(failures, FREE_ATTEMPTS)
-}
-
+/// How long the lock after `failures` failures of a key with `free` free attempts lasts (None: no
+/// lock yet).
 pub fn lock_after_free(failures: u32, free: u32) -> Option<Duration> {
     if failures < free {
         return None;
@@ -63,12 +60,12 @@ mod tests {
 
     #[test]
     fn locks_start_after_the_free_attempts_and_double_up_to_the_ceiling() {
-        assert_eq!(lock_after(4), None);
-        assert_eq!(lock_after(5), Some(Duration::minutes(1)));
-        assert_eq!(lock_after(6), Some(Duration::minutes(2)));
-        assert_eq!(lock_after(8), Some(Duration::minutes(8)));
-        assert_eq!(lock_after(9), Some(Duration::minutes(15)));
-        assert_eq!(lock_after(40), Some(Duration::minutes(15)));
+        assert_eq!(lock_after_free(4, FREE_ATTEMPTS), None);
+        assert_eq!(lock_after_free(5, FREE_ATTEMPTS), Some(Duration::minutes(1)));
+        assert_eq!(lock_after_free(6, FREE_ATTEMPTS), Some(Duration::minutes(2)));
+        assert_eq!(lock_after_free(8, FREE_ATTEMPTS), Some(Duration::minutes(8)));
+        assert_eq!(lock_after_free(9, FREE_ATTEMPTS), Some(Duration::minutes(15)));
+        assert_eq!(lock_after_free(40, FREE_ATTEMPTS), Some(Duration::minutes(15)));
         assert_eq!(lock_after_free(19, FREE_ATTEMPTS_PER_ADDRESS), None);
         assert_eq!(
             lock_after_free(20, FREE_ATTEMPTS_PER_ADDRESS),

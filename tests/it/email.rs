@@ -214,10 +214,7 @@ async fn the_mailer_sends_a_due_message_with_its_message_id_and_marks_it_sent() 
 async fn without_smtp_emails_stay_in_the_outbox() {
     let app = TestApp::demo().await;
     let id = only_test_message(&app, "ops@contoso.example").await;
-    Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
+    app.tick().await;
     assert_eq!(outbox_state(&app, id).await, ("queued".into(), 0, String::new()));
 }
 

@@ -1,7 +1,5 @@
 //! `/impersonation`: "log in as" a customer, its rights, its time limit and its audit trail.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use chrono::Duration;
 use msp_portal::clock::Clock;
@@ -171,8 +169,7 @@ async fn an_impersonation_left_idle_past_its_limit_is_ended_and_audited_by_the_e
     client.get("/portal").await;
     // The admin walks away: no request of the session comes again.
     app.clock.advance(Duration::minutes(40));
-    let engine = msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()));
-    engine.tick().await.expect("tick");
+    app.tick().await;
     let ended: Vec<(String, String, i64, String)> = sqlx::query_as(
         "SELECT actor_name, changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint, reason \
          FROM audit_log WHERE action = 'impersonation_ended' \
@@ -195,17 +192,14 @@ async fn an_impersonation_left_idle_past_its_limit_is_ended_and_audited_by_the_e
         .expect("count");
     assert_eq!(open, 0);
     // Neither a second tick nor the session's own next request records it again.
-    engine.tick().await.expect("tick");
+    app.tick().await;
     client.get("/dashboard").await;
     assert_eq!(audit_actions(&app, "Contoso").await.len(), 2);
 }
 
 /// One engine tick; then how and after how many minutes each recorded impersonation ended.
 async fn tick_and_read_ends(app: &TestApp) -> Vec<(String, i64)> {
-    msp_portal::jobs::Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
+    app.tick().await;
     sqlx::query_as(
         "SELECT changes->'ended_by'->>'after', (changes->'minutes'->>'after')::bigint \
          FROM audit_log WHERE action = 'impersonation_ended' ORDER BY id",

@@ -1,11 +1,8 @@
 //! Monthly invoices: generated once on the 1st from the plan of each day and the usage, the
 //! invoice report with totals and CSV, and the printable invoice.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use msp_portal::jobs::Engine;
 
 use crate::common::{TestApp, TestClient};
 
@@ -16,10 +13,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 async fn tick(app: &TestApp) {
-    let outcome = Engine::new(app.db.clone(), Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
+    let outcome = app.tick().await;
     assert!(outcome.failed_steps().is_empty(), "{:?}", outcome.failed_steps());
 }
 

@@ -472,10 +472,6 @@ async fn throttled(app: &TestApp) -> Vec<(String, i32)> {
 #[tokio::test]
 async fn housekeeping_forgets_failed_logins_an_hour_after_the_last_within_the_free_ones_else_a_day() {
     let app = TestApp::demo().await;
-    let tick = || {
-        let engine = msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()));
-        async move { engine.tick().await.expect("tick") }
-    };
     for _ in 0..3 {
         app.client_from("127.0.0.7:1000")
             .log_in("nobody@nowhere.example", "wrong-password")
@@ -496,17 +492,17 @@ async fn housekeeping_forgets_failed_logins_an_hour_after_the_last_within_the_fr
     held.sort();
     assert_eq!(held, all);
     app.clock.advance(chrono::Duration::minutes(59));
-    tick().await;
+    app.tick().await;
     assert_eq!(throttled(&app).await.len(), 4, "all remembered within the hour");
     app.clock.advance(chrono::Duration::minutes(2));
-    tick().await;
+    app.tick().await;
     assert_eq!(
         throttled(&app).await,
         vec![("user:".to_string(), 5)],
         "only the username past its free attempts is left"
     );
     app.clock.advance(chrono::Duration::hours(23));
-    tick().await;
+    app.tick().await;
     assert!(
         throttled(&app).await.is_empty(),
         "forgotten a day after its last failure"
@@ -623,10 +619,7 @@ async fn right_passwords_do_not_keep_an_addresss_failures_from_being_forgotten()
         .await;
     assert_eq!(right.status, StatusCode::SEE_OTHER);
     app.clock.advance(chrono::Duration::minutes(15));
-    msp_portal::jobs::Engine::new(app.db.clone(), std::sync::Arc::new(app.clock.clone()))
-        .tick()
-        .await
-        .expect("tick");
+    app.tick().await;
     assert!(
         throttled(&app).await.iter().all(|(kind, _)| kind != "addr:"),
         "the address's last failure was 65 minutes ago: {:?}",

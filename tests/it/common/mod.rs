@@ -286,6 +286,14 @@ impl TestApp {
 
     /// A second instance of the application on the same database: a router of its own with a
     /// pool and in-memory state of its own, as a second server behind a load balancer would be.
+    /// One engine tick at the app's clock, run as the server's engine runs it (the owner's pool).
+    pub async fn tick(&self) -> msp_portal::jobs::TickOutcome {
+        msp_portal::jobs::Engine::new(self.db.clone(), Arc::new(self.clock.clone()))
+            .tick()
+            .await
+            .expect("tick")
+    }
+
     pub async fn second_instance(&self) -> Router {
         let app_db = PgPoolOptions::new()
             .max_connections(3)

@@ -819,6 +819,17 @@ async fn exec(app: &TestApp, sql: &str, id: i64) {
 /// Forty failed jobs of the customer's first connector, an hour apart before `now`, their ids
 /// `prefix` and a number.
 async fn insert_failed_jobs(app: &TestApp, customer: i64, now: chrono::DateTime<chrono::Utc>, prefix: &str) {
+    let mut conn = app.db.acquire().await.expect("connection");
+    insert_failed_jobs_on(&mut conn, customer, now, prefix).await;
+}
+
+/// [`insert_failed_jobs`] on a connection of the caller's, in its transaction if it has one open.
+async fn insert_failed_jobs_on(
+    conn: &mut sqlx::PgConnection,
+    customer: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    prefix: &str,
+) {
     sqlx::query(
         "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
          SELECT k.reseller_id, k.customer_id, k.id, $3 || n, $2 - make_interval(hours => n), \
@@ -828,7 +839,7 @@ async fn insert_failed_jobs(app: &TestApp, customer: i64, now: chrono::DateTime<
     .bind(customer)
     .bind(now)
     .bind(prefix)
-    .execute(&app.db)
+    .execute(conn)
     .await
     .expect("failed jobs");
 }
@@ -1477,16 +1488,7 @@ async fn a_write_racing_the_engine_for_the_sla_queue_is_scored_by_the_next_tick(
     // A tick while a writer holds its customer's queued row, its jobs uncommitted.
     insert_failed_jobs(&app, adventure, now, "queued-").await;
     let mut writer = app.db.begin().await.expect("begin");
-    sqlx::query(
-        "INSERT INTO backup_jobs (reseller_id, customer_id, connector_id, external_id, started_at, ended_at, status, bytes) \
-         SELECT k.reseller_id, k.customer_id, k.id, 'held-' || n, $2 - make_interval(mins => n), $2, 'failed', 0 \
-         FROM (SELECT * FROM connectors WHERE customer_id = $1 ORDER BY id LIMIT 1) k, generate_series(1, 60) n",
-    )
-    .bind(adventure)
-    .bind(now)
-    .execute(&mut *writer)
-    .await
-    .expect("the writer's jobs");
+    insert_failed_jobs_on(&mut writer, adventure, now, "held-").await;
     tokio::time::timeout(patience, tick_at(&app, ticks.next_at()))
         .await
         .expect("the tick does not wait for the writer");
@@ -1497,7 +1499,7 @@ async fn a_write_racing_the_engine_for_the_sla_queue_is_scored_by_the_next_tick(
     ticks.tick("after the writer committed").await;
     assert!(
         scalar::<Option<i16>>(&app, stored, adventure).await < before,
-        "the next tick scores the writer's sixty failed jobs"
+        "the next tick scores the writer's forty failed jobs"
     );
 }
 

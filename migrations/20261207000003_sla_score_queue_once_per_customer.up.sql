@@ -5,20 +5,25 @@
 --   and queues nothing more. A row the engine is taking (locked to be deleted) is skipped (SKIP
 --   LOCKED), as if it were gone: the writer queues a new one, since the engine may have read the
 --   customer's figures before the writer's rows were committed.
--- * The engine takes only the rows it can lock at once (FOR UPDATE SKIP LOCKED). A row a writer
---   holds stays queued for the next tick, whose pass reads that writer's rows, committed by then.
--- Two writers that find no row at the same time both queue one: the queue is a set at most once
--- per committed writer, which is all the engine needs (it reads each customer once per pass).
+-- * The engine deletes only the rows it can lock at once (FOR UPDATE SKIP LOCKED), and scores the
+--   customers of every queued row, held or not: other writers may have committed changes under a
+--   held row. A held row stays queued until a tick after its holder has ended.
+-- Writers must run in READ COMMITTED (all do): in REPEATABLE READ or SERIALIZABLE, a row the
+-- engine took after the writer's snapshot makes the lock attempt fail with a serialization error.
+-- Two writers that find no row at the same time both queue one: a duplicate id, which the engine
+-- folds (it reads each customer once per pass).
 -- The functions keep running as their owner, as 20261206000008 made them (CREATE OR REPLACE resets
 -- what it does not state; their grants are kept).
 CREATE INDEX sla_score_queue_customer ON sla_score_queue (customer_id);
 
+-- Each customer once, then its check: an agent's batch of thousands of jobs probes the queue once
+-- per customer, not once per job.
 CREATE OR REPLACE FUNCTION queue_sla_scores() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
     INSERT INTO sla_score_queue (reseller_id, customer_id)
-    SELECT DISTINCT c.reseller_id, c.customer_id FROM changed_rows c
-    WHERE c.customer_id IS NOT NULL
-      AND NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = c.customer_id FOR KEY SHARE SKIP LOCKED);
+    SELECT c.reseller_id, c.customer_id
+    FROM (SELECT DISTINCT reseller_id, customer_id FROM changed_rows WHERE customer_id IS NOT NULL) c
+    WHERE NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = c.customer_id FOR KEY SHARE SKIP LOCKED);
     RETURN NULL;
 END $$;
 

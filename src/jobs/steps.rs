@@ -587,9 +587,10 @@ const SLA_FIGURES: &str = "c.id, c.reseller_id, coalesce(j.succeeded, 0) AS succ
 const FRESH_AFTER: &str =
     "($1 - make_interval(hours => (SELECT stale_warning_hours FROM server_settings WHERE id = 1)))";
 
-/// Takes the queued customers the engine can lock at once. A row a writer holds (it found its
-/// customer queued, migration 20261207000003) is left for the next tick: that writer's rows may be
-/// uncommitted still, and the next pass reads them.
+/// Deletes the queued rows the engine can lock at once. A row a writer holds (it found its customer
+/// queued, migration 20261207000003) stays queued until a tick after that writer has ended: its
+/// rows may be uncommitted still. The queued pass scores the customers of held rows too, since other
+/// writers may have committed changes under the same row (key-share locks are shared).
 const TAKE_SLA_QUEUE: &str =
     "DELETE FROM sla_score_queue WHERE ctid IN (SELECT ctid FROM sla_score_queue FOR UPDATE SKIP LOCKED)";
 
@@ -616,14 +617,15 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
         None
     } else {
         let taken: Vec<Option<i64>> = sqlx::query_scalar(&format!(
-            "WITH queued AS ({TAKE_SLA_QUEUE} RETURNING customer_id), \
+            "WITH taken AS ({TAKE_SLA_QUEUE}), \
                   fired AS (DELETE FROM sla_score_due WHERE due_at <= $1 RETURNING customer_id) \
-             SELECT customer_id FROM queued UNION SELECT customer_id FROM fired",
+             SELECT customer_id FROM sla_score_queue UNION SELECT customer_id FROM fired",
         ))
         .bind(now)
         .fetch_all(&mut **tx)
         .await?;
-        // None when a NULL was taken: every score is due.
+        // Every queued customer, taken or held: the statement's SELECT sees the queue as it was
+        // before its own delete. None when a NULL was queued: every score is due.
         taken.into_iter().collect()
     };
     // The full pass has cleared every foreseen instant already; a queued one replaces its customers'.
@@ -655,7 +657,7 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
         .fetch_all(&mut **tx)
         .await?
     } else {
-        // The queue is emptied before the figures are read: a customer queued by a transaction
+        // The queue is taken before the figures are read: a customer queued by a transaction
         // that commits in between stays queued and is read twice, never missed. Not in the
         // figures' statement: a statement that writes gets no parallel workers, and with two the
         // read of every customer's figures takes 2.8 s instead of 4.5 s on the large dataset (two

@@ -1447,8 +1447,9 @@ async fn the_sla_queue_holds_a_customer_once_between_ticks() {
 }
 
 /// Neither the engine nor a writer waits on the other, and no write is left unscored: a writer
-/// whose customer is being taken off the queue queues it anew, and a customer whose queued row a
-/// writer holds (its rows not yet committed) stays queued for the next tick, which scores them.
+/// whose customer is being taken off the queue queues it anew; a customer whose queued row a
+/// writer holds (its rows not yet committed) is scored on what others committed, and stays queued
+/// for a tick after that writer commits, which scores its rows too.
 #[tokio::test]
 async fn a_write_racing_the_engine_for_the_sla_queue_is_scored_by_the_next_tick() {
     let app = TestApp::demo().await;
@@ -1470,6 +1471,16 @@ async fn a_write_racing_the_engine_for_the_sla_queue_is_scored_by_the_next_tick(
             .await
             .expect("the taker locks the row");
     assert_eq!(locked.len(), 1);
+    // A source's last good backup (a trigger per row), then jobs (per statement).
+    let source_backed_up = sqlx::query(
+        "UPDATE clients SET last_success_at = now() WHERE id = (SELECT min(id) FROM clients WHERE customer_id = $1)",
+    )
+    .bind(contoso)
+    .execute(&app.db);
+    tokio::time::timeout(patience, source_backed_up)
+        .await
+        .expect("the writer does not wait for the taker")
+        .expect("a client's last good backup");
     tokio::time::timeout(patience, insert_failed_jobs(&app, contoso, now, "while-taken-"))
         .await
         .expect("the writer does not wait for the taker");
@@ -1485,14 +1496,19 @@ async fn a_write_racing_the_engine_for_the_sla_queue_is_scored_by_the_next_tick(
         "the writer queued its customer anew"
     );
 
-    // A tick while a writer holds its customer's queued row, its jobs uncommitted.
+    // A tick while a writer holds its customer's queued row, its jobs uncommitted, and another
+    // writer has committed a change under the same row.
     insert_failed_jobs(&app, adventure, now, "queued-").await;
     let mut writer = app.db.begin().await.expect("begin");
     insert_failed_jobs_on(&mut writer, adventure, now, "held-").await;
-    tokio::time::timeout(patience, tick_at(&app, ticks.next_at()))
+    exec(&app, RAISE_CRITICAL, adventure).await;
+    assert_eq!(queued_rows(&app, adventure).await, 1, "both writers found the row");
+    let at = ticks.next_at();
+    tokio::time::timeout(patience, tick_at(&app, at))
         .await
         .expect("the tick does not wait for the writer");
     ticks.minutes.set(ticks.minutes.get() + 10);
+    assert_sla_scores_are_those_of_the_raw_rows(&app, at, "while a writer held a queued row").await;
     assert_eq!(queued_rows(&app, adventure).await, 1, "the held row stays queued");
     let before: Option<i16> = scalar(&app, stored, adventure).await;
     writer.commit().await.expect("commit");

@@ -28,4 +28,5 @@ BEGIN
     RETURN NULL;
 END $$;
 
+DROP FUNCTION queue_sla_customer(bigint, bigint);
 DROP INDEX sla_score_queue_customer;

@@ -27,16 +27,25 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The per-row triggers' one customer, with the statement triggers' check. Called only by them, as
+-- their owner.
+CREATE FUNCTION queue_sla_customer(p_reseller_id bigint, p_customer_id bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = p_customer_id FOR KEY SHARE SKIP LOCKED) THEN
+        INSERT INTO sla_score_queue (reseller_id, customer_id) VALUES (p_reseller_id, p_customer_id);
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION queue_sla_customer(bigint, bigint) FROM PUBLIC;
+
 -- A row moved to another customer changes the scores of both.
 CREATE OR REPLACE FUNCTION queue_sla_score() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    IF NEW.customer_id IS NOT NULL
-       AND NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = NEW.customer_id FOR KEY SHARE SKIP LOCKED) THEN
-        INSERT INTO sla_score_queue (reseller_id, customer_id) VALUES (NEW.reseller_id, NEW.customer_id);
+    IF NEW.customer_id IS NOT NULL THEN
+        PERFORM queue_sla_customer(NEW.reseller_id, NEW.customer_id);
     END IF;
-    IF OLD.customer_id IS NOT NULL AND OLD.customer_id IS DISTINCT FROM NEW.customer_id
-       AND NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = OLD.customer_id FOR KEY SHARE SKIP LOCKED) THEN
-        INSERT INTO sla_score_queue (reseller_id, customer_id) VALUES (OLD.reseller_id, OLD.customer_id);
+    IF OLD.customer_id IS NOT NULL AND OLD.customer_id IS DISTINCT FROM NEW.customer_id THEN
+        PERFORM queue_sla_customer(OLD.reseller_id, OLD.customer_id);
     END IF;
     RETURN NULL;
 END $$;
@@ -51,8 +60,6 @@ END $$;
 
 CREATE OR REPLACE FUNCTION queue_customer_sla_score() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM sla_score_queue q WHERE q.customer_id = NEW.id FOR KEY SHARE SKIP LOCKED) THEN
-        INSERT INTO sla_score_queue (reseller_id, customer_id) VALUES (NEW.reseller_id, NEW.id);
-    END IF;
+    PERFORM queue_sla_customer(NEW.reseller_id, NEW.id);
     RETURN NULL;
 END $$;

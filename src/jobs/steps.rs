@@ -607,7 +607,9 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
     // planned for the ids it binds), each one's rows by index. One statement, planned for what the
     // queue's statistics guessed (600,000 rows), read every customer's figures to keep 2,000 of
     // them (31 s). A customer queued again between the two statements stays queued for the next
-    // tick, whose pass reads it again.
+    // tick, whose pass reads it again. The ids are a condition on the customers (`= ANY`), not a
+    // set joined to them: joined, 2,000 ids were planned as a hash of all 99,000 customers (45 ms
+    // of the step), where the condition is 2,000 primary-key probes (3 ms).
     // A clock set back within the day makes a full pass too: instants foreseen from a later time
     // would fire late.
     let daily_pass_due = last_success(tx, "sla_scores")
@@ -635,20 +637,20 @@ async fn sla_scores(tx: &mut Transaction<'static, Postgres>, now: DateTime<Utc>)
             return Ok(0);
         }
         sqlx::query_as::<_, SlaFigures>(&format!(
-            "SELECT {SLA_FIGURES} FROM unnest($3::bigint[]) AS p(id) JOIN customers c ON c.id = p.id \
+            "SELECT {SLA_FIGURES} FROM customers c \
              CROSS JOIN LATERAL (SELECT sum(succeeded) AS succeeded, sum(warning) AS warnings, \
                                         sum(failed + refused) AS failed \
                                  FROM backup_job_days \
-                                 WHERE customer_id = p.id AND day > $2::date - 30 AND day <= $2::date) j \
+                                 WHERE customer_id = c.id AND day > $2::date - 30 AND day <= $2::date) j \
              CROSS JOIN LATERAL (SELECT count(*) AS sources, \
                                         count(*) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS fresh, \
                                         min(last_success_at) FILTER (WHERE last_success_at > {FRESH_AFTER}) AS oldest_fresh \
-                                 FROM (SELECT last_success_at FROM connectors WHERE reseller_id = c.reseller_id AND customer_id = p.id \
+                                 FROM (SELECT last_success_at FROM connectors WHERE reseller_id = c.reseller_id AND customer_id = c.id \
                                        UNION ALL \
-                                       SELECT last_success_at FROM clients WHERE reseller_id = c.reseller_id AND customer_id = p.id) x) s \
+                                       SELECT last_success_at FROM clients WHERE reseller_id = c.reseller_id AND customer_id = c.id) x) s \
              CROSS JOIN LATERAL (SELECT count(*) AS open_critical FROM alerts \
-                                 WHERE customer_id = p.id AND severity = 'critical' AND resolved_at IS NULL) a \
-             WHERE c.lifecycle <> 'deleted'"
+                                 WHERE customer_id = c.id AND severity = 'critical' AND resolved_at IS NULL) a \
+             WHERE c.id = ANY($3::bigint[]) AND c.lifecycle <> 'deleted'"
         ))
         .bind(now)
         .bind(today)

@@ -56,7 +56,9 @@ pub struct CustomerRow {
 }
 
 /// A sortable column: the SQL expression (from this fixed list only) and whether it is numeric.
-fn sort_expression(key: &str) -> (&'static str, bool) {
+/// The name's and the score's are indexed as written here, per reseller (their pages come off the
+/// index from the keyset cursor on).
+pub fn sort_expression(key: &str) -> (&'static str, bool) {
     match key {
         "mcals" => ("coalesce(c.mcals_allotted, -1)::bigint", true),
         "clients" => ("coalesce(k.clients, 0)::bigint", true),
@@ -64,7 +66,13 @@ fn sort_expression(key: &str) -> (&'static str, bool) {
         "used" => ("c.used_space_bytes::bigint", true),
         "status" => (STATUS_SQL, false),
         // Customers without a score yet (the engine has not run) come last when sorting riskiest first.
-        "score" => ("coalesce(c.sla_score, 101)::bigint", true),
+        // A CASE, not coalesce(): row-level security lets no coalesce() into an index condition
+        // (PostgreSQL counts it as possibly leaky), and the cursor must be one (migration
+        // 20261207000005).
+        "score" => (
+            "CASE WHEN c.sla_score IS NULL THEN 101 ELSE c.sla_score::bigint END",
+            true,
+        ),
         // The stored lower(name): see migration 20261201800003.
         _ => ("c.sort_name", false),
     }

@@ -323,45 +323,66 @@ async fn another_resellers_customer_is_not_found_and_unchanged() {
     }
 }
 
-/// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start, which
-/// row-level security allows for leakproof comparisons only: over the stored `sort_name`, not
-/// over `lower(name)` (migration 20261201800003).
-#[tokio::test]
-async fn the_name_cursor_is_an_index_condition_under_row_level_security() {
+/// The plan of a list page after a keyset cursor, sorted by `sort_key` as the list sorts, for
+/// a reseller under row-level security.
+async fn cursor_plan(sort_key: &str) -> String {
     use msp_portal::domain::tenancy::Scope;
 
     let app = TestApp::demo().await;
     let northwind = app.reseller_id("Northwind Backup Services").await;
+    let (expression, numeric) = msp_portal::store::customers::sort_expression(sort_key);
+    let cast = if numeric { "bigint" } else { "text" };
     let mut tx = msp_portal::store::scoped(&app.app_db, Scope::Reseller { reseller_id: northwind })
         .await
         .expect("scoped");
     // As on a large reseller, where the planner prefers the index to sorting.
-    sqlx::query("SET LOCAL enable_seqscan = off")
-        .execute(&mut *tx)
-        .await
-        .expect("set");
-    sqlx::query("SET LOCAL enable_sort = off")
-        .execute(&mut *tx)
-        .await
-        .expect("set");
-    let plan: Vec<String> = sqlx::query_scalar(
+    for setting in ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"] {
+        sqlx::query(setting).execute(&mut *tx).await.expect("set");
+    }
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
         "EXPLAIN SELECT c.id FROM customers c WHERE c.reseller_id = $1 AND c.lifecycle <> 'deleted' \
-         AND (c.sort_name, c.id) > ($2::text, $3::bigint) ORDER BY c.sort_name, c.id LIMIT 51",
-    )
+         AND ({expression}, c.id) > ($2::{cast}, $3::bigint) ORDER BY {expression}, c.id LIMIT 51"
+    ))
     .bind(northwind)
-    .bind("m")
+    .bind(if numeric { "50" } else { "m" })
     .bind(0_i64)
     .fetch_all(&mut *tx)
     .await
     .expect("explain");
+    plan.join("\n")
+}
+
+/// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start and the
+/// index gives the order, with no sort of the reseller's customers. Row-level security allows
+/// leakproof comparisons only: over the stored `sort_name`, not over `lower(name)` (migration
+/// 20261201800003).
+#[tokio::test]
+async fn the_name_cursor_is_an_index_condition_under_row_level_security() {
+    let plan = cursor_plan("name").await;
     let index_condition = plan
-        .iter()
+        .lines()
         .find(|line| line.contains("Index Cond"))
-        .cloned()
         .unwrap_or_default();
     assert!(
         index_condition.contains("sort_name"),
-        "the cursor should start the index scan:\n{}",
-        plan.join("\n")
+        "the cursor should start the index scan:\n{plan}"
     );
+    assert!(!plan.contains("Sort"), "the index should give the order:\n{plan}");
+}
+
+/// The riskiest customers first: the list's own score expression is indexed (migration
+/// 20261207000005); the bare column's index gave no order for it, and every page sorted all of
+/// the reseller's customers.
+#[tokio::test]
+async fn the_score_cursor_is_an_index_condition_under_row_level_security() {
+    let plan = cursor_plan("score").await;
+    let index_condition = plan
+        .lines()
+        .find(|line| line.contains("Index Cond"))
+        .unwrap_or_default();
+    assert!(
+        index_condition.contains("sla_score"),
+        "the cursor should start the index scan:\n{plan}"
+    );
+    assert!(!plan.contains("Sort"), "the index should give the order:\n{plan}");
 }

@@ -56,19 +56,23 @@ pub struct CustomerRow {
 }
 
 /// A sortable column: the SQL expression (from this fixed list only) and whether it is numeric.
-/// The name's and the score's are indexed as written here, per reseller (their pages come off the
-/// index from the keyset cursor on).
+/// Each but the client count is indexed per reseller as written here (migration 20261207000005),
+/// so a page comes off the index from its keyset cursor on. Row-level security lets no coalesce()
+/// into an index condition (PostgreSQL counts it as possibly leaky), hence the CASEs.
 pub fn sort_expression(key: &str) -> (&'static str, bool) {
     match key {
-        "mcals" => ("coalesce(c.mcals_allotted, -1)::bigint", true),
+        "mcals" => (
+            "CASE WHEN c.mcals_allotted IS NULL THEN -1 ELSE c.mcals_allotted::bigint END",
+            true,
+        ),
         "clients" => ("coalesce(k.clients, 0)::bigint", true),
-        "quota" => ("coalesce(c.space_quota_bytes, -1)::bigint", true),
-        "used" => ("c.used_space_bytes::bigint", true),
+        "quota" => (
+            "CASE WHEN c.space_quota_bytes IS NULL THEN -1 ELSE c.space_quota_bytes END",
+            true,
+        ),
+        "used" => ("c.used_space_bytes", true),
         "status" => (STATUS_SQL, false),
         // Customers without a score yet (the engine has not run) come last when sorting riskiest first.
-        // A CASE, not coalesce(): row-level security lets no coalesce() into an index condition
-        // (PostgreSQL counts it as possibly leaky), and the cursor must be one (migration
-        // 20261207000005).
         "score" => (
             "CASE WHEN c.sla_score IS NULL THEN 101 ELSE c.sla_score::bigint END",
             true,
@@ -78,7 +82,8 @@ pub fn sort_expression(key: &str) -> (&'static str, bool) {
     }
 }
 
-/// active / deactivated / scheduled_for_deletion / evaluation, the first that applies.
+/// active / deactivated / scheduled_for_deletion / evaluation, the first that applies. Indexed as
+/// written, for the list sorted by status (migration 20261207000005).
 const STATUS_SQL: &str = "CASE WHEN c.lifecycle = 'scheduled_for_deletion' THEN 'scheduled_for_deletion' \
     WHEN NOT c.activated THEN 'deactivated' WHEN c.tenant_type = 'evaluation' THEN 'evaluation' ELSE 'active' END";
 

@@ -325,10 +325,9 @@ async fn another_resellers_customer_is_not_found_and_unchanged() {
 
 /// The plan of a list page after a keyset cursor, sorted by `sort_key` as the list sorts, for
 /// a reseller under row-level security.
-async fn cursor_plan(sort_key: &str) -> String {
+async fn cursor_plan(app: &TestApp, sort_key: &str) -> String {
     use msp_portal::domain::tenancy::Scope;
 
-    let app = TestApp::demo().await;
     let northwind = app.reseller_id("Northwind Backup Services").await;
     let (expression, numeric) = msp_portal::store::customers::sort_expression(sort_key);
     let cast = if numeric { "bigint" } else { "text" };
@@ -353,36 +352,33 @@ async fn cursor_plan(sort_key: &str) -> String {
 }
 
 /// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start and the
-/// index gives the order, with no sort of the reseller's customers. Row-level security allows
-/// leakproof comparisons only: over the stored `sort_name`, not over `lower(name)` (migration
-/// 20261201800003).
+/// index gives the order, with no sort of the reseller's customers: so for every sortable column
+/// but the client count, which is counted for the page. Row-level security lets leakproof
+/// comparisons only into an index condition: over the stored `sort_name`, not over `lower(name)`
+/// (migration 20261201800003); over a CASE, not coalesce() (migration 20261207000005).
 #[tokio::test]
-async fn the_name_cursor_is_an_index_condition_under_row_level_security() {
-    let plan = cursor_plan("name").await;
-    let index_condition = plan
-        .lines()
-        .find(|line| line.contains("Index Cond"))
-        .unwrap_or_default();
-    assert!(
-        index_condition.contains("sort_name"),
-        "the cursor should start the index scan:\n{plan}"
-    );
-    assert!(!plan.contains("Sort"), "the index should give the order:\n{plan}");
-}
-
-/// The riskiest customers first: the list's own score expression is indexed (migration
-/// 20261207000005); the bare column's index gave no order for it, and every page sorted all of
-/// the reseller's customers.
-#[tokio::test]
-async fn the_score_cursor_is_an_index_condition_under_row_level_security() {
-    let plan = cursor_plan("score").await;
-    let index_condition = plan
-        .lines()
-        .find(|line| line.contains("Index Cond"))
-        .unwrap_or_default();
-    assert!(
-        index_condition.contains("sla_score"),
-        "the cursor should start the index scan:\n{plan}"
-    );
-    assert!(!plan.contains("Sort"), "the index should give the order:\n{plan}");
+async fn every_sort_but_the_client_count_pages_off_an_index_under_row_level_security() {
+    let app = TestApp::demo().await;
+    for (sort_key, column) in [
+        ("name", "sort_name"),
+        ("mcals", "mcals_allotted"),
+        ("quota", "space_quota_bytes"),
+        ("used", "used_space_bytes"),
+        ("score", "sla_score"),
+        ("status", "lifecycle"),
+    ] {
+        let plan = cursor_plan(&app, sort_key).await;
+        let index_condition = plan
+            .lines()
+            .find(|line| line.contains("Index Cond"))
+            .unwrap_or_default();
+        assert!(
+            index_condition.contains(column),
+            "sorted by {sort_key}, the cursor should start the index scan:\n{plan}"
+        );
+        assert!(
+            !plan.contains("Sort"),
+            "sorted by {sort_key}, the index should give the order:\n{plan}"
+        );
+    }
 }

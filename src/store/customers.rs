@@ -56,7 +56,7 @@ pub struct CustomerRow {
 }
 
 /// A sortable column: the SQL expression (from this fixed list only) and whether it is numeric.
-/// Each but the client count is indexed per reseller as written here (migration 20261207000005),
+/// Each is indexed per reseller as written here (migrations 20261207000005 and 20261207000006),
 /// so a page comes off the index from its keyset cursor on. Row-level security lets no coalesce()
 /// into an index condition (PostgreSQL counts it as possibly leaky), hence the CASEs.
 pub fn sort_expression(key: &str) -> (&'static str, bool) {
@@ -65,7 +65,7 @@ pub fn sort_expression(key: &str) -> (&'static str, bool) {
             "CASE WHEN c.mcals_allotted IS NULL THEN -1 ELSE c.mcals_allotted::bigint END",
             true,
         ),
-        "clients" => ("coalesce(k.clients, 0)::bigint", true),
+        "clients" => ("c.client_count", true),
         "quota" => (
             "CASE WHEN c.space_quota_bytes IS NULL THEN -1 ELSE c.space_quota_bytes END",
             true,
@@ -100,12 +100,10 @@ pub struct ListFilter {
     pub limit: Option<i64>,
 }
 
-/// One page of customers (or all of them), client counts and space figures in the same query.
-///
-/// The page's rows are found first (by the sort column's index, from the keyset cursor on) and only
-/// their clients are counted: counting every customer's clients before paging read all of a
-/// large reseller's clients for every page. Sorting by the client count itself still has to count
-/// them all.
+/// One page of customers (or all of them), client counts and space figures in the same query:
+/// the page's rows come off the sort column's index from the keyset cursor on, and the client
+/// count is the one the triggers on clients keep (migration 20261207000006). Before, each page
+/// counted its customers' clients, and sorting by the count counted every client of the reseller.
 pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, sqlx::Error> {
     let reseller = tx.scope().reseller_id().or(filter.reseller_id);
     let (expression, numeric) = sort_expression(filter.sort_key);
@@ -113,56 +111,27 @@ pub async fn list(tx: &mut Tx, filter: &ListFilter) -> Result<Vec<CustomerRow>, 
     let (compare, order) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
     // One SQL text per combination of filters in use, each with a cached plan (see store::filter).
     let c_reseller = super::by_reseller(reseller, "c.reseller_id");
-    let k_reseller = super::by_reseller(reseller, "reseller_id");
     let searched = super::filter(
         !filter.search.trim().is_empty(),
         "c.name ILIKE $3",
         "nullif($2::text, '')",
     );
     let granted = super::filter(tx.access().customers.is_some(), "c.id = ANY ($7)", "$7::bigint[]");
-    let paged = filter.after.is_some();
-    let sql = if filter.sort_key == "clients" {
-        let after = super::filter(
-            paged,
-            &format!("(sort_value, id) {compare} ($4::{cast}, $5)"),
-            "$4::text",
-        );
-        format!(
-            "WITH list AS ( \
-               SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
-                      coalesce(k.clients, 0) AS clients, c.space_quota_bytes, c.used_space_bytes, \
-                      {STATUS_SQL} AS status, c.activated, c.auto_authorize, c.sla_score, {expression} AS sort_value \
-               FROM customers c \
-               JOIN resellers r ON r.id = c.reseller_id \
-               LEFT JOIN (SELECT customer_id, count(*) AS clients FROM clients \
-                          WHERE {k_reseller} GROUP BY customer_id) k ON k.customer_id = c.id \
-               WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND {searched} AND {granted} \
-             ) \
-             SELECT id, reseller_id, reseller_name, name, is_default, mcals_allotted, clients, space_quota_bytes, \
-                    used_space_bytes, status, activated, auto_authorize, sla_score, sort_value::text AS sort_key \
-             FROM list \
-             WHERE {after} \
-             ORDER BY sort_value {order}, id {order} \
-             LIMIT $6"
-        )
-    } else {
-        let after = super::filter(
-            paged,
-            &format!("({expression}, c.id) {compare} ($4::{cast}, $5)"),
-            "$4::text",
-        );
-        format!(
-            "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
-                    (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
-                    c.space_quota_bytes, c.used_space_bytes, {STATUS_SQL} AS status, c.activated, c.auto_authorize, \
-                    c.sla_score, ({expression})::text AS sort_key \
-             FROM customers c \
-             JOIN resellers r ON r.id = c.reseller_id \
-             WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND {searched} AND {granted} AND {after} \
-             ORDER BY {expression} {order}, c.id {order} \
-             LIMIT $6"
-        )
-    };
+    let after = super::filter(
+        filter.after.is_some(),
+        &format!("({expression}, c.id) {compare} ($4::{cast}, $5)"),
+        "$4::text",
+    );
+    let sql = format!(
+        "SELECT c.id, c.reseller_id, r.name AS reseller_name, c.name, c.is_default, c.mcals_allotted, \
+                c.client_count AS clients, c.space_quota_bytes, c.used_space_bytes, {STATUS_SQL} AS status, \
+                c.activated, c.auto_authorize, c.sla_score, ({expression})::text AS sort_key \
+         FROM customers c \
+         JOIN resellers r ON r.id = c.reseller_id \
+         WHERE {c_reseller} AND c.lifecycle <> 'deleted' AND {searched} AND {granted} AND {after} \
+         ORDER BY {expression} {order}, c.id {order} \
+         LIMIT $6"
+    );
     sqlx::query_as::<_, CustomerRow>(&sql)
         .bind(reseller)
         .bind(filter.search.trim())

@@ -352,16 +352,17 @@ async fn cursor_plan(app: &TestApp, sort_key: &str) -> String {
 }
 
 /// Page 200 costs what page 1 does only if the keyset cursor is the index scan's start and the
-/// index gives the order, with no sort of the reseller's customers: so for every sortable column
-/// but the client count, which is counted for the page. Row-level security lets leakproof
-/// comparisons only into an index condition: over the stored `sort_name`, not over `lower(name)`
-/// (migration 20261201800003); over a CASE, not coalesce() (migration 20261207000005).
+/// index gives the order, with no sort of the reseller's customers, for every sortable column.
+/// Row-level security lets leakproof comparisons only into an index condition: over the stored
+/// `sort_name`, not over `lower(name)` (migration 20261201800003); over a CASE, not coalesce()
+/// (migration 20261207000005); over the stored client count, not a count (20261207000006).
 #[tokio::test]
-async fn every_sort_but_the_client_count_pages_off_an_index_under_row_level_security() {
+async fn every_sort_pages_off_an_index_under_row_level_security() {
     let app = TestApp::demo().await;
     for (sort_key, column) in [
         ("name", "sort_name"),
         ("mcals", "mcals_allotted"),
+        ("clients", "client_count"),
         ("quota", "space_quota_bytes"),
         ("used", "used_space_bytes"),
         ("score", "sla_score"),

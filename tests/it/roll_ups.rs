@@ -539,3 +539,118 @@ async fn the_licence_totals_without_a_search_equal_the_raw_sums() {
     );
     assert_eq!(shown, raw);
 }
+
+/// Every customer's stored client count and its clients counted, by customer id.
+async fn client_counts(app: &TestApp) -> (BTreeMap<i64, i64>, BTreeMap<i64, i64>) {
+    let stored: Vec<(i64, i64)> = sqlx::query_as("SELECT id, client_count FROM customers")
+        .fetch_all(&app.db)
+        .await
+        .expect("stored");
+    let counted: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT c.id, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) FROM customers c")
+            .fetch_all(&app.db)
+            .await
+            .expect("counted");
+    (stored.into_iter().collect(), counted.into_iter().collect())
+}
+
+async fn assert_client_counts(app: &TestApp, after: &str) {
+    let (stored, counted) = client_counts(app).await;
+    assert_eq!(
+        stored, counted,
+        "{after}: the stored client counts differ from the clients"
+    );
+}
+
+/// The client count the customer list shows and sorts by (migration 20261207000006) is the
+/// customer's clients, after every kind of change, whoever makes it.
+#[tokio::test]
+async fn the_stored_client_counts_equal_the_clients_after_every_kind_of_change() {
+    let app = TestApp::demo().await;
+    assert_client_counts(&app, "after the seed").await;
+    let (_, counted) = client_counts(&app).await;
+    assert!(counted.values().any(|n| *n > 1), "the demo has customers with clients");
+
+    // As the app role under row-level security: a customer adds one in its portal, an agent
+    // registers one, an admin deletes one.
+    sqlx::query("UPDATE customers SET mcals_allotted = NULL, max_clients = NULL WHERE name = 'Contoso'")
+        .execute(&app.db)
+        .await
+        .expect("room");
+    let customer = app.login("contoso-portal").await;
+    customer.get("/portal").await;
+    let added = customer
+        .post_form(
+            "/portal/clients",
+            &[("client_key", "laptop-077"), ("hostname", "laptop-077")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    app.agent_token("Contoso", "COUNT-1").await;
+    let contoso = app.customer_id("Contoso").await;
+    let client: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE client_key = 'laptop-077'")
+        .fetch_one(&app.db)
+        .await
+        .expect("client");
+    let admin = app.login("admin@northwind.example").await;
+    admin.get("/customers").await;
+    let deleted = admin
+        .post_form(&format!("/customers/{contoso}/clients/{client}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_client_counts(&app, "after the portal, an agent and an admin").await;
+
+    // Bulk statements over several customers, a move, and deletes with their customer.
+    execute(
+        &app,
+        "INSERT INTO customers (reseller_id, name, legal_name, pass_key_hash, created_at) \
+         SELECT r.id, 'Counted ' || g, '', 'x', now() FROM resellers r CROSS JOIN generate_series(1, 6) g \
+         WHERE r.name = 'Northwind Backup Services'",
+    )
+    .await;
+    execute(
+        &app,
+        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, created_by, created_at) \
+         SELECT c.reseller_id, c.id, 'bulk-' || n, 'bulk-' || n, 'admin', now() \
+         FROM customers c CROSS JOIN generate_series(1, 5) n WHERE c.name LIKE 'Counted %' AND n <= c.id % 5 + 1",
+    )
+    .await;
+    assert_client_counts(&app, "after a bulk insert").await;
+    execute(
+        &app,
+        "UPDATE clients SET customer_id = (SELECT id FROM customers WHERE name = 'Counted 1'), \
+                client_key = 'moved-' || id \
+         WHERE client_key = 'bulk-1' AND customer_id IN (SELECT id FROM customers WHERE name IN ('Counted 2', 'Counted 3'))",
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE clients SET hostname = 'renamed' WHERE client_key = 'bulk-2'",
+    )
+    .await;
+    assert_client_counts(&app, "after moving clients").await;
+    execute(&app, "DELETE FROM clients WHERE client_key = 'bulk-3'").await;
+    execute(&app, "DELETE FROM customers WHERE name = 'Counted 4'").await;
+    assert_client_counts(&app, "after deletes").await;
+
+    // The engine's deletion of a customer whose retention has ended.
+    execute(
+        &app,
+        "UPDATE customers SET lifecycle = 'scheduled_for_deletion', scheduled_for_deletion_at = now(), \
+         delete_on = current_date WHERE name = 'Counted 5'",
+    )
+    .await;
+    app.clock.set(app.clock_now() + chrono::Duration::days(400));
+    app.tick().await;
+    assert_client_counts(&app, "after the engine's deletion").await;
+    let gone: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM clients k JOIN customers c ON c.id = k.customer_id WHERE c.name LIKE 'Counted 5%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("gone");
+    assert_eq!(gone, 0, "the engine deleted the customer's clients");
+
+    execute(&app, "TRUNCATE clients CASCADE").await;
+    assert_client_counts(&app, "after a truncate").await;
+}

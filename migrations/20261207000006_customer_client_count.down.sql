@@ -4,6 +4,5 @@ DROP TRIGGER client_count_deleted ON clients;
 DROP TRIGGER client_count_inserted ON clients;
 DROP FUNCTION count_truncated_clients();
 DROP FUNCTION count_moved_client();
-DROP FUNCTION count_deleted_clients();
-DROP FUNCTION count_inserted_clients();
+DROP FUNCTION count_changed_clients();
 ALTER TABLE customers DROP COLUMN client_count;

@@ -17,20 +17,12 @@ WHERE c.id = k.customer_id;
 
 CREATE INDEX customers_reseller_clients ON customers (reseller_id, client_count, id) WHERE lifecycle <> 'deleted';
 
-CREATE FUNCTION count_inserted_clients() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+-- Both statement triggers, inserts adding and deletes subtracting. A customer deleted by the same
+-- statement's cascade is gone already: nothing to update.
+CREATE FUNCTION count_changed_clients() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp AS $$
 BEGIN
-    UPDATE customers c SET client_count = c.client_count + n.clients
-    FROM (SELECT customer_id, count(*) AS clients FROM changed_rows GROUP BY customer_id) n
-    WHERE c.id = n.customer_id;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION count_deleted_clients() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = public, pg_temp AS $$
-BEGIN
-    -- A customer deleted by the same statement's cascade is gone already: nothing to update.
-    UPDATE customers c SET client_count = c.client_count - n.clients
+    UPDATE customers c SET client_count = c.client_count + CASE TG_OP WHEN 'INSERT' THEN n.clients ELSE -n.clients END
     FROM (SELECT customer_id, count(*) AS clients FROM changed_rows GROUP BY customer_id) n
     WHERE c.id = n.customer_id;
     RETURN NULL;
@@ -55,9 +47,9 @@ BEGIN
 END $$;
 
 CREATE TRIGGER client_count_inserted AFTER INSERT ON clients
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION count_inserted_clients();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION count_changed_clients();
 CREATE TRIGGER client_count_deleted AFTER DELETE ON clients
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION count_deleted_clients();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION count_changed_clients();
 CREATE TRIGGER client_count_moved AFTER UPDATE OF customer_id ON clients
     FOR EACH ROW WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id) EXECUTE FUNCTION count_moved_client();
 CREATE TRIGGER client_count_truncated AFTER TRUNCATE ON clients
@@ -68,8 +60,7 @@ DO $$
 DECLARE
     f text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['count_inserted_clients', 'count_deleted_clients', 'count_moved_client',
-                             'count_truncated_clients']
+    FOREACH f IN ARRAY ARRAY['count_changed_clients', 'count_moved_client', 'count_truncated_clients']
     LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %I() FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %I() TO msp_app', f);

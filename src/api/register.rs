@@ -175,12 +175,12 @@ pub async fn register_client(
                     "The customer's backup space quota is used up.",
                 ));
             }
-            let (pool, drawing) = store::agents::lock_pool(&mut tx, customer.reseller_id).await?;
+            let pool = store::clients::lock_pool(&mut tx, customer.reseller_id).await?;
             let verdict = check_new_client(
                 gate.max_clients.map(i64::from),
                 gate.clients,
                 gate.mcals_allotted.map(i64::from),
-                mcal_pool_free(pool, drawing),
+                mcal_pool_free(i64::from(pool.mcal_pool), pool.drawing_from_pool),
             );
             if let Err(refusal) = verdict {
                 let code = match refusal {

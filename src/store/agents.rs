@@ -89,27 +89,12 @@ pub struct CustomerGate {
 pub async fn customer_gate(tx: &mut Tx, customer_id: i64) -> Result<CustomerGate, sqlx::Error> {
     sqlx::query_as::<_, CustomerGate>(
         "SELECT c.name, c.activated, c.lifecycle, c.auto_authorize, c.mcals_allotted, c.max_clients, c.space_quota_bytes, \
-                c.used_space_bytes, c.backups_blocked_reason, \
-                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients \
+                c.used_space_bytes, c.backups_blocked_reason, c.client_count AS clients \
          FROM customers c WHERE c.id = $1 FOR UPDATE",
     )
     .bind(customer_id)
     .fetch_one(&mut **tx)
     .await
-}
-
-/// The reseller's MCAL pool and the clients drawing on it, after taking a lock that serialises
-/// registrations of the reseller (so two agents cannot both take the last MCAL).
-pub async fn lock_pool(tx: &mut Tx, reseller_id: i64) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal-pool'), $1::int)")
-        .bind(i32::try_from(reseller_id % i64::from(i32::MAX)).unwrap_or(0))
-        .execute(&mut **tx)
-        .await?;
-    let (pool, drawing): (i32, i64) = sqlx::query_as("SELECT mcal_pool, drawing_from_pool FROM agent_pool_usage($1)")
-        .bind(reseller_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok((i64::from(pool), drawing))
 }
 
 /// The client with this id under the customer, if any: its id and whether an admin disabled it.

@@ -44,32 +44,22 @@ pub async fn get(tx: &mut Tx, customer_id: i64, client_id: i64) -> Result<Client
     .await
 }
 
-/// What the MCAL rule needs: the reseller's pool and how many clients draw from it. Locks the
-/// reseller's row so that two clients added at once cannot both take the last MCAL.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// What the MCAL rule needs: the reseller's pool and how many clients draw from it.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct PoolUsage {
     pub mcal_pool: i32,
     pub drawing_from_pool: i64,
 }
 
+/// The reseller's pool, under the one lock every adder of a client takes (an admin, a customer in
+/// its portal, an agent registering), held until the transaction ends: two of them cannot both
+/// take the last MCAL. Lock the customer's row first (`customers::lock`, or the agent's gate), as
+/// every caller does, so that no two wait for each other crosswise.
 pub async fn lock_pool(tx: &mut Tx, reseller_id: i64) -> Result<PoolUsage, sqlx::Error> {
-    sqlx::query("SELECT id FROM resellers WHERE id = $1 FOR UPDATE")
+    sqlx::query_as::<_, PoolUsage>("SELECT mcal_pool, drawing_from_pool FROM lock_mcal_pool($1)")
         .bind(reseller_id)
-        .execute(&mut **tx)
-        .await?;
-    pool_usage(tx, reseller_id).await
-}
-
-pub async fn pool_usage(tx: &mut Tx, reseller_id: i64) -> Result<PoolUsage, sqlx::Error> {
-    sqlx::query_as::<_, PoolUsage>(
-        "SELECT r.mcal_pool, \
-                (SELECT count(*) FROM clients k JOIN customers c ON c.id = k.customer_id \
-                 WHERE k.reseller_id = r.id AND c.mcals_allotted IS NULL AND c.lifecycle <> 'deleted') AS drawing_from_pool \
-         FROM resellers r WHERE r.id = $1",
-    )
-    .bind(reseller_id)
-    .fetch_one(&mut **tx)
-    .await
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// Adds a client; `Ok(None)` when the customer already has a client with this id.

@@ -45,7 +45,7 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.reseller_id, r.name AS reseller_name, c.
     c.address, c.city, c.phone, c.activated, c.lifecycle, c.delete_on, c.tenant_type, c.trial_ends_on, c.service_plan_id, \
     p.name AS plan_name, p.edition, c.storage_region, c.service_expires_on, c.credit_quota::text AS credit_quota, \
     c.credit_quota_effective_on, c.pending_credit_quota::text AS pending_credit_quota, c.pending_credit_quota_on, \
-    c.mcals_allotted, c.max_clients, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+    c.mcals_allotted, c.max_clients, c.client_count AS clients, \
     c.used_space_bytes, c.space_quota_bytes, c.backups_blocked_reason";
 
 const CUSTOMER_FROM: &str = "FROM customers c JOIN resellers r ON r.id = c.reseller_id \

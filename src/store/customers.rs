@@ -204,7 +204,7 @@ pub async fn get(tx: &mut Tx, id: i64) -> Result<Customer, sqlx::Error> {
                 c.auto_authorize, c.email_reports, c.backup_status_reports, c.bandwidth_throttling, \
                 c.consolidated_report_to, c.consolidated_report_every, c.max_mau, c.replication_mode, \
                 c.replication_target, c.replication_schedule, \
-                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
+                c.client_count AS clients, \
                 (SELECT coalesce(sum(k.space_limit_bytes), 0)::bigint FROM clients k WHERE k.customer_id = c.id) \
                     AS allotted_to_clients \
          FROM customers c JOIN resellers r ON r.id = c.reseller_id \
@@ -573,8 +573,7 @@ pub async fn reseller_snapshot(
                 (SELECT coalesce(sum(c.space_quota_bytes), 0)::bigint FROM customers c \
                  WHERE c.reseller_id = r.id AND c.lifecycle <> 'deleted' AND c.id IS DISTINCT FROM $3) AS allotted_to_customers, \
                 r.mcal_pool, \
-                (SELECT count(*) FROM clients k JOIN customers c ON c.id = k.customer_id \
-                 WHERE k.reseller_id = r.id AND c.mcals_allotted IS NULL AND c.lifecycle <> 'deleted') AS drawing_from_pool, \
+                (SELECT u.drawing_from_pool FROM mcal_pool_usage(r.id) u) AS drawing_from_pool, \
                 r.bandwidth_throttling, \
                 (SELECT bandwidth_throttling FROM server_settings WHERE id = 1) AS server_throttling \
          FROM resellers r WHERE r.id = $1 AND ($2::bigint IS NULL OR r.id = $2)",

@@ -25,7 +25,7 @@ pub async fn find(tx: &mut Tx, customer_id: i64) -> Result<Option<CustomerState>
     let (reseller, customer) = tenant(tx);
     sqlx::query_as::<_, CustomerState>(
         "SELECT c.id, c.reseller_id, c.name, c.lifecycle, c.delete_on, c.tenant_type, c.trial_ends_on, c.service_plan_id, \
-                c.service_expires_on, (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, c.used_space_bytes \
+                c.service_expires_on, c.client_count AS clients, c.used_space_bytes \
          FROM customers c WHERE c.id = $1 AND c.lifecycle <> 'deleted' \
            AND ($2::bigint IS NULL OR c.reseller_id = $2) AND ($3::bigint IS NULL OR c.id = $3)",
     )

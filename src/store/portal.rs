@@ -39,8 +39,7 @@ pub async fn summary(tx: &mut Tx) -> Result<CustomerSummary, sqlx::Error> {
     let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
     sqlx::query_as::<_, CustomerSummary>(
         "SELECT c.id, c.name, r.name AS reseller_name, \
-                (SELECT count(*) FROM clients k WHERE k.customer_id = c.id) AS clients, \
-                c.max_clients, c.used_space_bytes, c.space_quota_bytes, c.activated, c.lifecycle \
+                c.client_count AS clients, c.max_clients, c.used_space_bytes, c.space_quota_bytes, c.activated, c.lifecycle \
          FROM customers c JOIN resellers r ON r.id = c.reseller_id WHERE c.id = $1",
     )
     .bind(customer_id)
@@ -147,19 +146,18 @@ pub struct ClientLimits {
     pub pool_free: i64,
 }
 
-/// The limits. With `lock` (before adding a client) it holds a per-reseller lock until the
-/// transaction ends, so that two clients cannot both take the last MCAL.
+/// The limits. With `lock` (before adding a client) it holds the customer's row and the reseller's
+/// pool until the transaction ends (`clients::lock_pool`), so that no other client, however added,
+/// takes the place or the MCAL it counted on.
 pub async fn client_limits(tx: &mut Tx, lock: bool) -> Result<ClientLimits, sqlx::Error> {
     let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
     let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
     if lock {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('mcal_pool'), $1::int)")
-            .bind(i32::try_from(reseller_id).unwrap_or_default())
-            .execute(&mut **tx)
-            .await?;
+        super::customers::lock(tx, customer_id).await?;
+        super::clients::lock_pool(tx, reseller_id).await?;
     }
     sqlx::query_as::<_, ClientLimits>(
-        "SELECT (SELECT count(*) FROM clients WHERE customer_id = c.id) AS clients, c.max_clients, c.mcals_allotted, \
+        "SELECT c.client_count AS clients, c.max_clients, c.mcals_allotted, \
                 coalesce(reseller_mcal_pool_free(c.reseller_id), 0) AS pool_free \
          FROM customers c WHERE c.id = $1 AND c.reseller_id = $2",
     )

@@ -28,14 +28,13 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<ResellerRow>, sqlx::Error> {
         "SELECT r.id, r.name, r.is_default, o.username AS owner, \
                 coalesce(c.customers, 0) AS customers, r.max_customers, coalesce(a.accounts, 0) AS accounts, \
                 r.max_accounts, r.mau_allowance, r.disk_space_bytes, coalesce(c.allotted, 0)::bigint AS allotted_to_customers, \
-                r.mcal_pool, coalesce(k.pool_clients, 0) AS mcals_used \
+                r.mcal_pool, coalesce(c.pool_clients, 0)::bigint AS mcals_used \
          FROM resellers r \
          LEFT JOIN (SELECT reseller_id, count(*) FILTER (WHERE NOT is_default) AS customers, \
-                           sum(space_quota_bytes) AS allotted \
+                           sum(space_quota_bytes) AS allotted, \
+                           sum(client_count) FILTER (WHERE mcals_allotted IS NULL) AS pool_clients \
                     FROM customers WHERE lifecycle <> 'deleted' GROUP BY reseller_id) c ON c.reseller_id = r.id \
          LEFT JOIN reseller_counts a ON a.reseller_id = r.id \
-         LEFT JOIN (SELECT k.reseller_id, count(*) AS pool_clients FROM clients k JOIN customers cu ON cu.id = k.customer_id \
-                    WHERE cu.mcals_allotted IS NULL AND cu.lifecycle <> 'deleted' GROUP BY k.reseller_id) k ON k.reseller_id = r.id \
          LEFT JOIN LATERAL (SELECT username FROM users u WHERE u.reseller_id = r.id AND u.role = 'reseller_owner' \
                             ORDER BY u.id LIMIT 1) o ON true \
          WHERE ($1::bigint IS NULL OR r.id = $1) \

@@ -19,13 +19,11 @@ pub async fn resellers(tx: &mut Tx, only: Option<i64>) -> Result<Vec<ResellerSpa
     let reseller = tx.scope().reseller_id().or(only);
     sqlx::query_as::<_, ResellerSpace>(
         "SELECT r.id, r.name, r.disk_space_bytes, coalesce(c.allotted, 0)::bigint AS allotted_to_customers, \
-                coalesce(c.used, 0)::bigint AS used_space_bytes, r.mcal_pool, coalesce(k.drawn, 0) AS mcals_drawn \
+                coalesce(c.used, 0)::bigint AS used_space_bytes, r.mcal_pool, coalesce(c.drawn, 0)::bigint AS mcals_drawn \
          FROM resellers r \
-         LEFT JOIN (SELECT reseller_id, sum(space_quota_bytes) AS allotted, sum(used_space_bytes) AS used \
+         LEFT JOIN (SELECT reseller_id, sum(space_quota_bytes) AS allotted, sum(used_space_bytes) AS used, \
+                           sum(client_count) FILTER (WHERE mcals_allotted IS NULL) AS drawn \
                     FROM customers WHERE lifecycle <> 'deleted' GROUP BY reseller_id) c ON c.reseller_id = r.id \
-         LEFT JOIN (SELECT k.reseller_id, count(*) AS drawn FROM clients k JOIN customers cu ON cu.id = k.customer_id \
-                    WHERE cu.mcals_allotted IS NULL AND cu.lifecycle <> 'deleted' GROUP BY k.reseller_id) k \
-                ON k.reseller_id = r.id \
          WHERE ($1::bigint IS NULL OR r.id = $1) \
          ORDER BY r.is_default, lower(r.name), r.id",
     )

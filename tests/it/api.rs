@@ -20,8 +20,12 @@ fn json_of(response: &TestResponse) -> Value {
 }
 
 async fn register(app: &TestApp, customer: &str, client_id: &str) -> TestResponse {
+    register_from(&app.client(), customer, client_id).await
+}
+
+async fn register_from(client: &TestClient, customer: &str, client_id: &str) -> TestResponse {
     let pass_key = msp_portal::seed::demo_pass_key(customer);
-    post_json(&app.client(), "/api/v1/register", &json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "host-1", "os": "Linux"}), None).await
+    post_json(client, "/api/v1/register", &json!({"customer": customer, "pass_key": pass_key, "client_id": client_id, "hostname": "host-1", "os": "Linux"}), None).await
 }
 
 async fn token_for(app: &TestApp, customer: &str, client_id: &str) -> String {
@@ -156,6 +160,45 @@ async fn every_refusal_has_its_own_code() {
         assert_eq!(clients_of(&app, contoso).await, before, "{expected}: nothing stored");
     }
     drop(app);
+}
+
+/// A registration that waits for another transaction adding a client to the same customer counts
+/// that client once it commits: a statement that waited for a row re-reads the row, but not what
+/// its sub-selects counted before the wait, so the count is the one stored on the customer's row.
+#[tokio::test]
+async fn a_registration_counts_the_client_it_waited_for() {
+    let app = TestApp::demo().await;
+    let contoso = app.customer_id("Contoso").await;
+    set(
+        &app,
+        "UPDATE customers SET max_clients = (SELECT count(*) + 1 FROM clients WHERE customer_id = $1), \
+                              mcals_allotted = (SELECT count(*) + 10 FROM clients WHERE customer_id = $1), \
+                              space_quota_bytes = NULL, auto_authorize = true WHERE id = $1",
+        contoso,
+    )
+    .await;
+    let before = clients_of(&app, contoso).await;
+    let mut other = app.db.begin().await.expect("begin");
+    sqlx::query(
+        "INSERT INTO clients (reseller_id, customer_id, client_key, created_by, created_at) \
+         SELECT reseller_id, id, 'TAKES-THE-LAST-PLACE', 'admin', now() FROM customers WHERE id = $1",
+    )
+    .bind(contoso)
+    .execute(&mut *other)
+    .await
+    .expect("the other writer's client");
+    let client = app.client();
+    let registration = tokio::spawn(async move { register_from(&client, "Contoso", "WAITS-1").await });
+    app.until_a_statement_waits_for_a_lock().await;
+    other.commit().await.expect("commit");
+    let response = registration.await.expect("the registration's task");
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.body);
+    assert_eq!(code(&response), "max_clients_reached");
+    assert_eq!(
+        clients_of(&app, contoso).await,
+        before + 1,
+        "only the other writer's client"
+    );
 }
 
 #[tokio::test]

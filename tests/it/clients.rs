@@ -150,6 +150,102 @@ async fn a_client_is_refused_when_the_resellers_pool_is_used_up() {
     assert!(response.text("#client_key-error").contains("pool is used up"));
 }
 
+/// Whoever adds a client (an admin, the customer in its portal, an agent registering) takes the
+/// pool's one lock: while another transaction holds it, having just taken the pool's last MCAL for
+/// another customer, each of them waits, and is then refused.
+#[tokio::test]
+async fn the_pools_last_mcal_goes_once_whoever_adds_the_client() {
+    for adder in ["admin", "portal", "agent"] {
+        let app = TestApp::demo().await;
+        let contoso = app.customer_id("Contoso").await;
+        let northwind = app.reseller_id("Northwind Backup Services").await;
+        let other: i64 = count(
+            &app,
+            "SELECT min(id) FROM customers WHERE reseller_id = $1 AND name <> 'Contoso' AND lifecycle = 'active'",
+            northwind,
+        )
+        .await;
+        for customer in [contoso, other] {
+            lift_client_limits(&app, customer).await;
+        }
+        sqlx::query("UPDATE customers SET space_quota_bytes = NULL, auto_authorize = true WHERE id = $1")
+            .bind(contoso)
+            .execute(&app.db)
+            .await
+            .expect("arrange");
+        sqlx::query(
+            "UPDATE resellers SET mcal_pool = (SELECT drawing_from_pool + 1 FROM mcal_pool_usage($1)) WHERE id = $1",
+        )
+        .bind(northwind)
+        .execute(&app.db)
+        .await
+        .expect("one MCAL left in the pool");
+        let before = clients_of(&app, contoso).await;
+
+        let mut holder = app.db.begin().await.expect("begin");
+        sqlx::query("SELECT * FROM lock_mcal_pool($1)")
+            .bind(northwind)
+            .execute(&mut *holder)
+            .await
+            .expect("the pool's lock");
+        sqlx::query(
+            "INSERT INTO clients (reseller_id, customer_id, client_key, created_by, created_at) \
+             VALUES ($1, $2, 'TAKES-THE-LAST-MCAL', 'admin', now())",
+        )
+        .bind(northwind)
+        .bind(other)
+        .execute(&mut *holder)
+        .await
+        .expect("the last MCAL taken");
+        let adding = match adder {
+            "admin" => {
+                let admin = app.login("admin@northwind.example").await;
+                admin.get("/customers").await;
+                let path = format!("/customers/{contoso}/clients/new");
+                tokio::spawn(async move { admin.post_form(&path, &[("client_key", "ONE-MORE")]).await })
+            }
+            "portal" => {
+                let customer = app.login("contoso-portal").await;
+                customer.get("/portal").await;
+                tokio::spawn(async move {
+                    customer
+                        .post_form("/portal/clients", &[("client_key", "ONE-MORE")])
+                        .await
+                })
+            }
+            _ => {
+                let agent = app.client();
+                let body = serde_json::json!({
+                    "customer": "Contoso", "pass_key": msp_portal::seed::demo_pass_key("Contoso"), "client_id": "ONE-MORE",
+                });
+                tokio::spawn(async move {
+                    agent
+                        .send(
+                            axum::http::Method::POST,
+                            "/api/v1/register",
+                            Some(body.to_string()),
+                            &[("content-type", "application/json")],
+                        )
+                        .await
+                })
+            }
+        };
+        app.until_a_statement_waits_for_a_lock().await;
+        holder.commit().await.expect("commit");
+        let response = adding.await.expect("the adder's task");
+        let expected = match adder {
+            "admin" => StatusCode::UNPROCESSABLE_ENTITY,
+            "portal" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(response.status, expected, "{adder}: {}", response.body);
+        if adder == "agent" {
+            assert!(response.body.contains("mcal_pool_used_up"), "{}", response.body);
+        }
+        assert_eq!(clients_of(&app, contoso).await, before, "{adder}: nothing added");
+    }
+}
+
 #[tokio::test]
 async fn a_client_past_the_max_client_limit_is_refused() {
     let app = TestApp::demo().await;

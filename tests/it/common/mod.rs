@@ -373,6 +373,25 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// Returns once a statement on this test's database waits for a lock (a row's, say), so that
+    /// a test can let go of what it holds knowing the other side is queued behind it. Panics
+    /// after ten seconds without one.
+    pub async fn until_a_statement_waits_for_a_lock(&self) {
+        for _ in 0..1000 {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&self.db)
+            .await
+            .expect("pg_stat_activity");
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no statement waited for a lock within ten seconds");
+    }
+
     /// Id of the demo customer named `name`.
     pub async fn customer_id(&self, name: &str) -> i64 {
         sqlx::query_scalar("SELECT id FROM customers WHERE name = $1")

@@ -6,6 +6,7 @@ pub mod invoicing;
 pub mod licensing;
 pub mod lifecycle;
 pub mod months;
+pub mod pacing;
 pub mod sla;
 pub mod space;
 pub mod tenancy;

@@ -5,7 +5,9 @@
 //! Each step is a handful of set-based statements over all tenants in a transaction of its own; a
 //! step that fails is logged and retried next tick without stopping the others. Steps are
 //! idempotent: a second tick at the same instant changes nothing. Several app instances may run
-//! the engine; an advisory lock lets one of them do each tick's work.
+//! the engine; an advisory lock lets one of them do each tick's work. While other statements run
+//! on the database (pages being answered, by any instance), the engine rests between steps
+//! (`domain::pacing`).
 
 mod invoices;
 pub mod mailer;
@@ -13,10 +15,10 @@ mod reports;
 mod steps;
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -40,6 +42,9 @@ pub struct StepReport {
     pub error: Option<String>,
     /// How long the step took, by the engine's clock (a tick after a mass change is timed by step).
     pub took: StdDuration,
+    /// How long the engine rested after it, because pages were being answered
+    /// (`domain::pacing`).
+    pub rested: StdDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,8 +148,13 @@ impl Engine {
         }
         let started = self.clock.now();
         let mut reports = Vec::new();
-        for step in steps::STEPS {
-            reports.push(self.run_step(step, now).await);
+        for (done, step) in steps::STEPS.iter().enumerate() {
+            let working = Instant::now();
+            let mut report = self.run_step(step, now).await;
+            if done + 1 < steps::STEPS.len() || self.mailer.is_some() {
+                report.rested = rest(&mut leader, working.elapsed()).await;
+            }
+            reports.push(report);
         }
         // The mailer talks to a server between its own small transactions (see mailer.rs), so it
         // is not a transaction-wrapped step; it runs last, sending what the steps just wrote.
@@ -161,6 +171,7 @@ impl Engine {
             changed,
             failed = reports.iter().filter(|r| r.error.is_some()).count(),
             millis = self.since(started).as_millis() as u64,
+            rested_millis = reports.iter().map(|r| r.rested).sum::<StdDuration>().as_millis() as u64,
             "engine tick"
         );
         Ok(TickOutcome::Ran(reports))
@@ -190,6 +201,7 @@ impl Engine {
                     changed,
                     error: None,
                     took: self.since(started),
+                    rested: StdDuration::ZERO,
                 }
             }
             Err(error) => {
@@ -209,6 +221,7 @@ impl Engine {
                     changed: 0,
                     error: Some(error.to_string()),
                     took: self.since(started),
+                    rested: StdDuration::ZERO,
                 }
             }
         }
@@ -235,6 +248,7 @@ impl Engine {
             changed,
             error,
             took,
+            rested: StdDuration::ZERO,
         }
     }
 
@@ -259,6 +273,27 @@ impl Engine {
             }
         }
     }
+}
+
+/// Rests after a step that took `took` (real time, whatever the engine's clock says) if other
+/// sessions are in a statement or a transaction on the database: pages, answered by this instance
+/// or another (a page's transaction sits idle between its statements, so it counts too). Asked on
+/// the leader's connection, which is idle between steps. Seeing other sessions' state takes the
+/// owner's rights (the engine's role, as for its steps); if the question fails, the engine goes on
+/// without resting.
+async fn rest(leader: &mut PgConnection, took: StdDuration) -> StdDuration {
+    let pages_running: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() \
+           AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid())",
+    )
+    .fetch_one(leader)
+    .await
+    .unwrap_or(false);
+    let rest = crate::domain::pacing::rest_after_step(took, pages_running);
+    if !rest.is_zero() {
+        tokio::time::sleep(rest).await;
+    }
+    rest
 }
 
 /// Records a run of `step` at `now`: its time, what it changed and its error if it failed (a failed

@@ -1647,3 +1647,60 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     ticks.tick("after alerts were truncated").await;
     assert!(scalar::<Option<i16>>(&app, stored, proseware).await > critical);
 }
+
+/// The time the tick rested between its steps.
+fn rested(outcome: &TickOutcome) -> std::time::Duration {
+    match outcome {
+        TickOutcome::Ran(steps) => steps.iter().map(|s| s.rested).sum(),
+        TickOutcome::NotLeader => panic!("the tick did not run"),
+    }
+}
+
+/// While another statement runs on the database (a page being answered), the engine rests after
+/// each step; with nothing else running it does not rest at all.
+#[tokio::test]
+async fn the_engine_rests_between_steps_only_while_pages_are_answered() {
+    let app = TestApp::demo().await;
+    let alone = tick(&app).await;
+    assert_eq!(rested(&alone), std::time::Duration::ZERO, "nothing else ran");
+
+    let page = app.app_db.clone();
+    let busy = tokio::spawn(async move {
+        // Ended by pg_cancel_backend below; its error is expected.
+        let _ = sqlx::query("SELECT pg_sleep(60)").execute(&page).await;
+    });
+    for _ in 0..1000 {
+        let running: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)' \
+               AND state = 'active')",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("pg_stat_activity");
+        if running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let beside_a_page = tick(&app).await;
+    sqlx::query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)'")
+        .execute(&app.db)
+        .await
+        .expect("cancel the page's statement");
+    busy.await.expect("the page's task");
+    let TickOutcome::Ran(steps) = &beside_a_page else {
+        panic!("the tick did not run");
+    };
+    let (last, others) = steps.split_last().expect("steps");
+    assert!(
+        others.iter().all(|s| !s.rested.is_zero()),
+        "every step but the last is followed by a rest: {steps:?}"
+    );
+    assert!(last.rested.is_zero(), "nothing to rest for after the last step");
+    assert!(
+        others
+            .iter()
+            .all(|s| s.rested <= msp_portal::domain::pacing::LONGEST_REST),
+        "{steps:?}"
+    );
+}

@@ -12,18 +12,22 @@
 --
 -- What draws on the pool is summed from the customers' stored client counts (20261207000006)
 -- rather than counted client by client: the largest reseller has 200,000 clients, 20,000 customers.
+--
+-- Both functions run as their owner, so they answer only for the caller's own reseller (or for an
+-- operator): another reseller's pool is neither locked nor counted, as row security would have it.
 CREATE FUNCTION mcal_pool_usage(p_reseller_id bigint) RETURNS TABLE (mcal_pool integer, drawing_from_pool bigint)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     SELECT r.mcal_pool,
            (SELECT coalesce(sum(c.client_count), 0)::bigint FROM customers c
             WHERE c.reseller_id = r.id AND c.mcals_allotted IS NULL AND c.lifecycle <> 'deleted')
-    FROM resellers r WHERE r.id = p_reseller_id
+    FROM resellers r WHERE r.id = p_reseller_id AND (app_scope() = 'operator' OR r.id = app_reseller_id())
 $$;
 
 CREATE FUNCTION lock_mcal_pool(p_reseller_id bigint) RETURNS TABLE (mcal_pool integer, drawing_from_pool bigint)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    PERFORM 1 FROM resellers r WHERE r.id = p_reseller_id FOR NO KEY UPDATE;
+    PERFORM 1 FROM resellers r WHERE r.id = p_reseller_id AND (app_scope() = 'operator' OR r.id = app_reseller_id())
+        FOR NO KEY UPDATE;
     RETURN QUERY SELECT u.mcal_pool, u.drawing_from_pool FROM mcal_pool_usage(p_reseller_id) u;
 END $$;
 

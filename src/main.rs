@@ -318,7 +318,8 @@ async fn serve(database: DatabaseConfig, config: ServeConfig, clock: Arc<dyn Clo
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    // The engine finishes the step it is in (committed or rolled back as a whole), then stops.
+    // The engine finishes the tick it is in (each step committed or rolled back as a whole, with the
+    // rests between them: at most 2.75 s more, domain::pacing), then stops.
     let _ = stop_engine.send(true);
     if let Some(engine) = engine {
         let _ = engine.await;

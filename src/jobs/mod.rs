@@ -278,13 +278,15 @@ impl Engine {
 /// Rests after a step that took `took` (real time, whatever the engine's clock says) if other
 /// sessions are in a statement or a transaction on the database: pages, answered by this instance
 /// or another (a page's transaction sits idle between its statements, so it counts too). Asked on
-/// the leader's connection, which is idle between steps. Seeing other sessions' state takes the
-/// owner's rights (the engine's role, as for its steps); if the question fails, the engine goes on
-/// without resting.
+/// the leader's connection, which is idle between steps. Seeing other roles' sessions' state takes
+/// a superuser or a member of `pg_read_all_stats`: the engine's role is the owner, a superuser
+/// (README); without those rights it sees no state and never rests. If the question fails, the
+/// engine goes on without resting.
 async fn rest(leader: &mut PgConnection, took: StdDuration) -> StdDuration {
     let pages_running: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() \
-           AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid())",
+           AND backend_type = 'client backend' AND pid <> pg_backend_pid() \
+           AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call'))",
     )
     .fetch_one(leader)
     .await

@@ -48,10 +48,10 @@ pub struct CustomerSpace {
 pub async fn customers(tx: &mut Tx, reseller_id: i64) -> Result<Vec<CustomerSpace>, sqlx::Error> {
     let scope_reseller = tx.scope().reseller_id();
     sqlx::query_as::<_, CustomerSpace>(
-        "SELECT c.id, c.reseller_id, c.name, c.mcals_allotted, coalesce(k.clients, 0) AS clients, c.space_quota_bytes, \
+        "SELECT c.id, c.reseller_id, c.name, c.mcals_allotted, c.client_count AS clients, c.space_quota_bytes, \
                 c.used_space_bytes, coalesce(k.allotted, 0)::bigint AS allotted_to_clients \
          FROM customers c \
-         LEFT JOIN (SELECT customer_id, count(*) AS clients, sum(space_limit_bytes) AS allotted FROM clients \
+         LEFT JOIN (SELECT customer_id, sum(space_limit_bytes) AS allotted FROM clients \
                     WHERE reseller_id = $1 GROUP BY customer_id) k ON k.customer_id = c.id \
          WHERE c.reseller_id = $1 AND ($2::bigint IS NULL OR c.reseller_id = $2) AND c.lifecycle <> 'deleted' \
          ORDER BY lower(c.name), c.id",

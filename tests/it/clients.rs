@@ -174,7 +174,9 @@ async fn the_pools_last_mcal_goes_once_whoever_adds_the_client() {
             .await
             .expect("arrange");
         sqlx::query(
-            "UPDATE resellers SET mcal_pool = (SELECT drawing_from_pool + 1 FROM mcal_pool_usage($1)) WHERE id = $1",
+            "UPDATE resellers SET mcal_pool = (SELECT count(*) + 1 FROM clients k JOIN customers c ON c.id = k.customer_id \
+                                              WHERE c.reseller_id = $1 AND c.mcals_allotted IS NULL AND c.lifecycle <> 'deleted') \
+             WHERE id = $1",
         )
         .bind(northwind)
         .execute(&app.db)
@@ -183,6 +185,10 @@ async fn the_pools_last_mcal_goes_once_whoever_adds_the_client() {
         let before = clients_of(&app, contoso).await;
 
         let mut holder = app.db.begin().await.expect("begin");
+        sqlx::query("SELECT set_config('app.scope', 'operator', true)")
+            .execute(&mut *holder)
+            .await
+            .expect("the operator's scope");
         sqlx::query("SELECT * FROM lock_mcal_pool($1)")
             .bind(northwind)
             .execute(&mut *holder)

@@ -1669,8 +1669,9 @@ async fn the_engine_rests_between_steps_only_while_pages_are_answered() {
         // Ended by pg_cancel_backend below; its error is expected.
         let _ = sqlx::query("SELECT pg_sleep(60)").execute(&page).await;
     });
+    let mut running = false;
     for _ in 0..1000 {
-        let running: bool = sqlx::query_scalar(
+        running = sqlx::query_scalar(
             "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)' \
                AND state = 'active')",
         )
@@ -1682,6 +1683,7 @@ async fn the_engine_rests_between_steps_only_while_pages_are_answered() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    assert!(running, "the page's statement never showed as running");
     let beside_a_page = tick(&app).await;
     sqlx::query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)'")
         .execute(&app.db)

@@ -180,6 +180,60 @@ async fn the_cross_tenant_functions_refuse_a_customer_outside_the_callers_scope(
     assert!(taken, "names are global: another reseller's name counts as taken");
 }
 
+/// The MCAL pool's functions run as their owner, for whoever adds a client: they answer for the
+/// caller's own reseller only (an operator's for any), and lock nothing of another.
+#[tokio::test]
+async fn the_mcal_pool_functions_answer_only_for_the_callers_reseller() {
+    let app = TestApp::demo().await;
+    let northwind = app.reseller_id("Northwind Backup Services").await;
+    let fabrikam = app.reseller_id("Fabrikam Managed IT").await;
+    let contoso = app.customer_id("Contoso").await;
+    for scope in [
+        Scope::Reseller { reseller_id: northwind },
+        Scope::Customer {
+            reseller_id: northwind,
+            customer_id: contoso,
+        },
+    ] {
+        let mut tx = store::scoped(&app.app_db, &scope).await.expect("scoped tx");
+        for function in ["mcal_pool_usage", "lock_mcal_pool"] {
+            let own: Option<i64> = sqlx::query_scalar(&format!("SELECT drawing_from_pool FROM {function}($1)"))
+                .bind(northwind)
+                .fetch_optional(&mut *tx)
+                .await
+                .expect("own pool");
+            assert!(own.is_some(), "{scope:?} {function}: its own reseller's pool");
+            let other: Option<i64> = sqlx::query_scalar(&format!("SELECT drawing_from_pool FROM {function}($1)"))
+                .bind(fabrikam)
+                .fetch_optional(&mut *tx)
+                .await
+                .expect("other pool");
+            assert_eq!(other, None, "{scope:?} {function}: another reseller's pool");
+        }
+        let free: Option<i64> = sqlx::query_scalar("SELECT reseller_mcal_pool_free($1)")
+            .bind(fabrikam)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("free");
+        assert_eq!(free, None, "{scope:?}: another reseller's free MCALs");
+        // Nothing of Fabrikam's is locked: the owner can still lock its row without waiting.
+        let mut owner = app.db.begin().await.expect("begin");
+        let locked: Option<i64> = sqlx::query_scalar("SELECT id FROM resellers WHERE id = $1 FOR NO KEY UPDATE NOWAIT")
+            .bind(fabrikam)
+            .fetch_optional(&mut *owner)
+            .await
+            .expect("another reseller's row is not held");
+        assert_eq!(locked, Some(fabrikam));
+    }
+    let mut tx = store::scoped(&app.app_db, &Scope::Operator).await.expect("operator tx");
+    let any: Option<i64> = sqlx::query_scalar("SELECT drawing_from_pool FROM mcal_pool_usage($1)")
+        .bind(fabrikam)
+        .fetch_optional(&mut *tx)
+        .await
+        .expect("operator");
+    assert!(any.is_some(), "an operator sees any reseller's pool");
+}
+
 #[tokio::test]
 async fn another_tenants_backup_job_roll_ups_are_invisible_and_cannot_be_written() {
     let app = TestApp::demo().await;

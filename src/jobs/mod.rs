@@ -15,7 +15,7 @@ mod reports;
 mod steps;
 
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -149,10 +149,9 @@ impl Engine {
         let started = self.clock.now();
         let mut reports = Vec::new();
         for (done, step) in steps::STEPS.iter().enumerate() {
-            let working = Instant::now();
             let mut report = self.run_step(step, now).await;
             if done + 1 < steps::STEPS.len() || self.mailer.is_some() {
-                report.rested = rest(&mut leader, working.elapsed()).await;
+                report.rested = rest(&mut leader, report.took).await;
             }
             reports.push(report);
         }
@@ -275,7 +274,7 @@ impl Engine {
     }
 }
 
-/// Rests after a step that took `took` (real time, whatever the engine's clock says) if other
+/// Rests after a step that took `took` (by the engine's clock: a fixed one never rests) if other
 /// sessions are in a statement or a transaction on the database: pages, answered by this instance
 /// or another (a page's transaction sits idle between its statements, so it counts too). Asked on
 /// the leader's connection, which is idle between steps. Seeing other roles' sessions' state takes
@@ -290,7 +289,10 @@ async fn rest(leader: &mut PgConnection, took: StdDuration) -> StdDuration {
     )
     .fetch_one(leader)
     .await
-    .unwrap_or(false);
+    .unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not tell whether pages are being answered; not resting");
+        false
+    });
     let rest = crate::domain::pacing::rest_after_step(took, pages_running);
     if !rest.is_zero() {
         tokio::time::sleep(rest).await;

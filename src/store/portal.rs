@@ -138,7 +138,7 @@ pub async fn alerts(tx: &mut Tx, limit: i64) -> Result<Vec<AlertRow>, sqlx::Erro
 
 /// What limits a new client: the customer's clients, its max clients and MCAL allotment, and
 /// what the reseller's pool has left.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct ClientLimits {
     pub clients: i64,
     pub max_clients: Option<i32>,
@@ -147,24 +147,41 @@ pub struct ClientLimits {
 }
 
 /// The limits. With `lock` (before adding a client) it holds the customer's row and the reseller's
-/// pool until the transaction ends (`clients::lock_pool`), so that no other client, however added,
-/// takes the place or the MCAL it counted on.
+/// pool until the transaction ends (`lock_mcal_pool`, as `clients::lock_pool` takes it), so that no
+/// other client, however added, takes the place or the MCAL it counted on. Either way the pool is
+/// counted once, in this statement: the locking function counts after its lock, in a snapshot of
+/// its own.
 pub async fn client_limits(tx: &mut Tx, lock: bool) -> Result<ClientLimits, sqlx::Error> {
     let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
     let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
-    if lock {
+    let pool = if lock {
         super::customers::lock(tx, customer_id).await?;
-        super::clients::lock_pool(tx, reseller_id).await?;
-    }
-    sqlx::query_as::<_, ClientLimits>(
-        "SELECT c.client_count AS clients, c.max_clients, c.mcals_allotted, \
-                coalesce(reseller_mcal_pool_free(c.reseller_id), 0) AS pool_free \
-         FROM customers c WHERE c.id = $1 AND c.reseller_id = $2",
-    )
+        "lock_mcal_pool"
+    } else {
+        "mcal_pool_usage"
+    };
+    let (clients, max_clients, mcals_allotted, mcal_pool, drawing_from_pool): (
+        i64,
+        Option<i32>,
+        Option<i32>,
+        i32,
+        i64,
+    ) = sqlx::query_as(&format!(
+        "SELECT c.client_count, c.max_clients, c.mcals_allotted, coalesce(u.mcal_pool, 0), \
+                    coalesce(u.drawing_from_pool, 0) \
+             FROM customers c LEFT JOIN LATERAL {pool}(c.reseller_id) u ON true \
+             WHERE c.id = $1 AND c.reseller_id = $2"
+    ))
     .bind(customer_id)
     .bind(reseller_id)
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    Ok(ClientLimits {
+        clients,
+        max_clients,
+        mcals_allotted,
+        pool_free: crate::domain::licensing::mcal_pool_free(i64::from(mcal_pool), drawing_from_pool),
+    })
 }
 
 pub struct NewClient<'a> {

@@ -1648,6 +1648,16 @@ async fn sla_scores_follow_the_changes_of_every_other_trigger() {
     assert!(scalar::<Option<i16>>(&app, stored, proseware).await > critical);
 }
 
+/// A clock that moves a millisecond forward on every reading.
+struct SteppingClock(FixedClock);
+
+impl msp_portal::clock::Clock for SteppingClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.advance(Duration::milliseconds(1));
+        msp_portal::clock::Clock::now(&self.0)
+    }
+}
+
 /// The time the tick rested between its steps.
 fn rested(outcome: &TickOutcome) -> std::time::Duration {
     match outcome {
@@ -1661,7 +1671,10 @@ fn rested(outcome: &TickOutcome) -> std::time::Duration {
 #[tokio::test]
 async fn the_engine_rests_between_steps_only_while_pages_are_answered() {
     let app = TestApp::demo().await;
-    let alone = tick(&app).await;
+    // Each step takes time by this clock, as by the system's: the rest is a multiple of it.
+    let paced = Engine::new(app.db.clone(), Arc::new(SteppingClock(FixedClock::at(fixed_now()))));
+    let alone = paced.tick_at(fixed_now()).await.expect("tick runs");
+    assert!(alone.failed_steps().is_empty(), "{:?}", alone.failed_steps());
     assert_eq!(rested(&alone), std::time::Duration::ZERO, "nothing else ran");
 
     let page = app.app_db.clone();
@@ -1669,27 +1682,20 @@ async fn the_engine_rests_between_steps_only_while_pages_are_answered() {
         // Ended by pg_cancel_backend below; its error is expected.
         let _ = sqlx::query("SELECT pg_sleep(60)").execute(&page).await;
     });
-    let mut running = false;
-    for _ in 0..1000 {
-        running = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)' \
-               AND state = 'active')",
-        )
-        .fetch_one(&app.db)
-        .await
-        .expect("pg_stat_activity");
-        if running {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(running, "the page's statement never showed as running");
-    let beside_a_page = tick(&app).await;
+    // The page's statement is running before the tick starts.
+    app.until_a_session("query = 'SELECT pg_sleep(60)' AND state = 'active'")
+        .await;
+    let beside_a_page = paced.tick_at(fixed_now()).await.expect("tick runs");
     sqlx::query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(60)'")
         .execute(&app.db)
         .await
         .expect("cancel the page's statement");
     busy.await.expect("the page's task");
+    assert!(
+        beside_a_page.failed_steps().is_empty(),
+        "{:?}",
+        beside_a_page.failed_steps()
+    );
     let TickOutcome::Ran(steps) = &beside_a_page else {
         panic!("the tick did not run");
     };

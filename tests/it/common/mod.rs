@@ -374,22 +374,27 @@ impl TestApp {
     }
 
     /// Returns once a statement on this test's database waits for a lock (a row's, say), so that
-    /// a test can let go of what it holds knowing the other side is queued behind it. Panics
-    /// after ten seconds without one.
+    /// a test can let go of what it holds knowing the other side is queued behind it.
     pub async fn until_a_statement_waits_for_a_lock(&self) {
+        self.until_a_session("wait_event_type = 'Lock'").await;
+    }
+
+    /// Returns once a session of this test's database matches `condition` (the test's own SQL over
+    /// `pg_stat_activity`'s columns). Panics after ten seconds without one.
+    pub async fn until_a_session(&self, condition: &str) {
+        let sql =
+            format!("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND {condition})");
         for _ in 0..1000 {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&self.db)
-            .await
-            .expect("pg_stat_activity");
-            if waiting > 0 {
+            let found: bool = sqlx::query_scalar(&sql)
+                .fetch_one(&self.db)
+                .await
+                .expect("pg_stat_activity");
+            if found {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        panic!("no statement waited for a lock within ten seconds");
+        panic!("no session matched `{condition}` within ten seconds");
     }
 
     /// Id of the demo customer named `name`.

@@ -62,37 +62,41 @@ pub async fn lock_pool(tx: &mut Tx, reseller_id: i64) -> Result<PoolUsage, sqlx:
         .await
 }
 
-/// Adds a client; `Ok(None)` when the customer already has a client with this id.
+/// A client an admin or the customer itself adds by hand (agents register through
+/// `agents::create_client`).
+pub struct NewClient<'a> {
+    pub client_key: &'a str,
+    pub hostname: &'a str,
+    pub os: &'a str,
+    /// `admin` or `customer`.
+    pub created_by: &'static str,
+    pub now: DateTime<Utc>,
+}
+
+/// Adds a client; `Ok(None)` when the customer already has a client with this id, in any case
+/// (`Laptop-1` and `laptop-1` are one client, as an agent's registration finds them). The caller
+/// holds the customer's row, as every adder does, so no other adder slips in between.
 pub async fn insert(
     tx: &mut Tx,
     reseller_id: i64,
     customer_id: i64,
-    client_key: &str,
-    hostname: &str,
-    now: DateTime<Utc>,
+    new: &NewClient<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM clients WHERE customer_id = $1 AND lower(client_key) = lower($2))",
-    )
-    .bind(customer_id)
-    .bind(client_key)
-    .fetch_one(&mut **tx)
-    .await?;
-    if taken {
-        return Ok(None);
-    }
-    let inserted = sqlx::query_scalar(
-        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, 'admin', $5) ON CONFLICT ON CONSTRAINT clients_customer_key_key DO NOTHING RETURNING id",
+    sqlx::query_scalar(
+        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, os, created_by, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 \
+         WHERE NOT EXISTS (SELECT 1 FROM clients WHERE customer_id = $2 AND lower(client_key) = lower($3)) \
+         ON CONFLICT ON CONSTRAINT clients_customer_key_key DO NOTHING RETURNING id",
     )
     .bind(reseller_id)
     .bind(customer_id)
-    .bind(client_key)
-    .bind(hostname)
-    .bind(now)
+    .bind(new.client_key)
+    .bind(new.hostname)
+    .bind(new.os)
+    .bind(new.created_by)
+    .bind(new.now)
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(inserted)
+    .await
 }
 
 /// Disables a client (its agent's reports and registrations are refused from then on) or enables

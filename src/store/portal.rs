@@ -184,26 +184,9 @@ pub async fn client_limits(tx: &mut Tx, lock: bool) -> Result<ClientLimits, sqlx
     })
 }
 
-pub struct NewClient<'a> {
-    pub client_key: &'a str,
-    pub hostname: &'a str,
-    pub os: &'a str,
-    pub now: DateTime<Utc>,
-}
-
-pub async fn add_client(tx: &mut Tx, new: NewClient<'_>) -> Result<i64, sqlx::Error> {
+/// Adds a client to the scope's own customer; `Ok(None)` when it already has one with this id.
+pub async fn add_client(tx: &mut Tx, new: &super::clients::NewClient<'_>) -> Result<Option<i64>, sqlx::Error> {
     let customer_id = tx.scope().customer_id().ok_or(sqlx::Error::RowNotFound)?;
     let reseller_id = tx.scope().reseller_id().ok_or(sqlx::Error::RowNotFound)?;
-    sqlx::query_scalar(
-        "INSERT INTO clients (reseller_id, customer_id, client_key, hostname, os, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'customer', $6) RETURNING id",
-    )
-    .bind(reseller_id)
-    .bind(customer_id)
-    .bind(new.client_key)
-    .bind(new.hostname)
-    .bind(new.os)
-    .bind(new.now)
-    .fetch_one(&mut **tx)
-    .await
+    super::clients::insert(tx, reseller_id, customer_id, new).await
 }

@@ -23,9 +23,8 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::store;
 use crate::store::audit::{ChangeLine, LogFilter, LogRow, change_lines};
-use crate::store::portal::{
-    AlertRow, ClientLimits, ClientRow, ConnectorRow, CustomerSummary, JobRow, NewClient, UsageDay,
-};
+use crate::store::clients::NewClient;
+use crate::store::portal::{AlertRow, ClientLimits, ClientRow, ConnectorRow, CustomerSummary, JobRow, UsageDay};
 use crate::web::forms::FormCheck;
 
 pub fn routes() -> Router<AppState> {
@@ -202,24 +201,21 @@ async fn add_client(
     }
     let added = store::portal::add_client(
         &mut tx,
-        NewClient {
+        &NewClient {
             client_key: &client_key,
             hostname: &hostname,
             os: &os,
+            created_by: "customer",
             now,
         },
     )
-    .await;
-    let client_id = match added {
-        Ok(id) => id,
-        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
-            drop(tx);
-            let mut check = FormCheck::new();
-            check.error("client_key", "You already have a client with this id.");
-            let page = load_page(&state, &user, FlashMessage::default(), form, check.errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
-        }
-        Err(error) => return Err(error.into()),
+    .await?;
+    let Some(client_id) = added else {
+        drop(tx);
+        let mut check = FormCheck::new();
+        check.error("client_key", "You already have a client with this id.");
+        let page = load_page(&state, &user, FlashMessage::default(), form, check.errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
     };
     let mut entry = audit_entry(&user, now, "client_added", "client", client_id);
     entry.changes = store::audit::diff(&[

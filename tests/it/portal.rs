@@ -131,6 +131,31 @@ async fn a_client_id_is_unique_within_the_customer() {
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Client ids differ by more than case: the agent's registration finds `LAPTOP-1` under
+/// `laptop-1`, so the portal refuses the second as the admin's page does.
+#[tokio::test]
+async fn a_client_id_in_another_case_is_the_same_client() {
+    let app = TestApp::demo().await;
+    allot_room(&app, 5).await;
+    let customer = app.login("contoso-portal").await;
+    customer.get("/portal").await;
+    let first = customer
+        .post_form("/portal/clients", &[("client_key", "laptop-case")])
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let before = contoso_clients(&app).await;
+    customer.get("/portal").await;
+    let again = customer
+        .post_form("/portal/clients", &[("client_key", "LAPTOP-Case")])
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+    assert_eq!(
+        again.text("#client_key-error"),
+        "You already have a client with this id."
+    );
+    assert_eq!(contoso_clients(&app).await, before, "nothing added");
+}
+
 #[tokio::test]
 async fn max_clients_and_the_resellers_pool_also_refuse_a_client() {
     let app = TestApp::demo().await;

@@ -124,7 +124,14 @@ pub async fn create_client(
         check.error("client_key", refusal.to_string());
     }
     let inserted = if check.is_ok() {
-        store::clients::insert(&mut tx, customer.reseller_id, id, &client_key, &hostname, now).await?
+        let new = store::clients::NewClient {
+            client_key: &client_key,
+            hostname: &hostname,
+            os: "",
+            created_by: "admin",
+            now,
+        };
+        store::clients::insert(&mut tx, customer.reseller_id, id, &new).await?
     } else {
         None
     };
